@@ -1,0 +1,1 @@
+"""The `fer` command line: `main.py` composes one module per command group."""

@@ -1,0 +1,97 @@
+"""Small generated FER-like datasets for tests and demos: every published layout, learnable class patterns."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fer_engine.classes import FER_CLASS_NAMES
+
+# Split -> (FER2013 Usage name, image-folder top folder).
+_LAYOUT = {"train": ("Training", "train"), "val": ("PublicTest", "test"), "test": ("PrivateTest", "test")}
+
+
+def synthetic_images(n_per_class: int, seed: int = 0, size: int = 48, num_classes: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """(N, size, size) uint8 images and labels; class k is a blob at a class-specific place plus noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    images, labels = [], []
+    for label in range(num_classes):
+        angle = 2 * np.pi * label / num_classes
+        cy, cx = 0.5 + 0.28 * np.sin(angle), 0.5 + 0.28 * np.cos(angle)
+        for _ in range(n_per_class):
+            jy, jx = rng.normal(0, 0.04, size=2)
+            blob = np.exp(-(((yy - cy - jy) ** 2) + ((xx - cx - jx) ** 2)) / 0.015)
+            image = 60 + 150 * blob + rng.normal(0, 18, size=(size, size))
+            images.append(np.clip(image, 0, 255).astype(np.uint8))
+            labels.append(label)
+    return np.stack(images), np.asarray(labels, dtype=np.int64)
+
+
+def _jpeg_bytes(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def write_image_folder(
+    root: str | Path,
+    n_per_class: dict[str, int] | int = 6,
+    *,
+    as_zip: bool = False,
+    seed: int = 0,
+    with_usage_prefix: bool = True,
+) -> Path:
+    """Write the msambare image-folder layout (train/<class>/Training_<id>.jpg, test/<class>/PublicTest_<id>.jpg ...).
+
+    `n_per_class` maps split -> images per class (default train 6, val 3); returns the folder or .zip path.
+    """
+    counts = n_per_class if isinstance(n_per_class, dict) else {"train": n_per_class, "val": max(1, n_per_class // 2)}
+    files: dict[str, bytes] = {}
+    next_id = 10_000
+    for split_index, (split, count) in enumerate(counts.items()):
+        usage, top = _LAYOUT[split]
+        images, labels = synthetic_images(count, seed=seed + split_index)
+        for image, label in zip(images, labels):
+            name = f"{usage}_{next_id}.jpg" if with_usage_prefix else f"{next_id}.jpg"
+            files[f"{top}/{FER_CLASS_NAMES[label]}/{name}"] = _jpeg_bytes(image)
+            next_id += 1
+    root = Path(root)
+    if as_zip:
+        zip_path = root if root.suffix == ".zip" else root.with_suffix(".zip")
+        zip_path.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(zip_path, "w") as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
+        return zip_path
+    for name, data in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
+
+
+def write_fer_csv(
+    path: str | Path,
+    n_per_class: dict[str, int] | int = 6,
+    *,
+    seed: int = 0,
+    icml_variant: bool = False,
+) -> Path:
+    """Write a Kaggle `fer2013.csv` (emotion,pixels,Usage) or the `icml_face_data.csv` variant (emotion, Usage, pixels)."""
+    counts = n_per_class if isinstance(n_per_class, dict) else {"train": n_per_class, "val": max(1, n_per_class // 2), "test": max(1, n_per_class // 2)}
+    lines = ["emotion, Usage, pixels" if icml_variant else "emotion,pixels,Usage"]
+    for split_index, (split, count) in enumerate(counts.items()):
+        usage = _LAYOUT[split][0]
+        images, labels = synthetic_images(count, seed=seed + split_index)
+        for image, label in zip(images, labels):
+            pixels = " ".join(str(int(v)) for v in image.ravel())
+            lines.append(f"{label},{usage},{pixels}" if icml_variant else f"{label},{pixels},{usage}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,28 @@
+"""Where the product keeps caches and runs, overridable by environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKPOINT_DIR = PROJECT_ROOT / "checkpoints" / "default"
+
+
+def cache_dir() -> Path:
+    """User cache folder (`FER_CACHE_DIR`, else `$XDG_CACHE_HOME/fer_engine`, else ~/.cache/fer_engine)."""
+    explicit = os.environ.get("FER_CACHE_DIR")
+    if explicit:
+        path = Path(explicit)
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(base) / "fer_engine"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_root(explicit: str | os.PathLike | None = None) -> Path:
+    """Runs root: the argument, else `FER_RUNS_DIR`, else ./runs."""
+    path = Path(explicit or os.environ.get("FER_RUNS_DIR") or "runs")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

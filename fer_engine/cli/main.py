@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "study",
     "predict",
     "export",
+    "ship",
     "jobs",
     "worker",
 )

@@ -1,0 +1,107 @@
+"""Start the dashboard in a subprocess and drive it with Debian's chromium through Playwright.
+
+Shared by the browser end-to-end test and benchmarks/dashboard_timing.py; never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_PATH = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PAGE_PATHS = {"Overview": "", "Data": "data", "Train": "train", "Experiments": "experiments",
+              "Embeddings": "embeddings", "Predict": "predict"}
+"""Page title -> URL path (st.Page derives it from the file name in views/)."""
+
+# stApp carries the script state (initial -> running -> notRunning); skeletons stand in for elements still loading.
+_IDLE_JS = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'"
+            " && !document.querySelector('[data-testid=stSkeleton]')")
+
+
+def chromium_available() -> bool:
+    """Debian's chromium binary is installed."""
+    return Path(CHROMIUM_PATH).is_file() or shutil.which("chromium") is not None
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_dashboard(env: dict[str, str], port: int | None = None, timeout_s: float = 90.0,
+                      log_path: Path | None = None) -> Iterator[str]:
+    """`streamlit run dashboard/app.py` headless on localhost; yields its base URL and stops it afterwards."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
+               "--server.headless", "true", "--server.port", str(port), "--server.address", "localhost",
+               "--browser.gatherUsageStats", "false"]
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with status {process.returncode} (log: {log_path})")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the dashboard did not answer on {url} within {timeout_s:.0f} s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if log_path:
+            log.close()
+
+
+def launch_chromium(playwright):
+    """Headless Debian chromium (never a downloaded browser)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM_PATH if Path(CHROMIUM_PATH).is_file()
+                                      else shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
+
+
+def wait_until_idle(page, timeout_ms: float = 120_000) -> None:
+    """Wait for the page's script run to finish: a title is shown and the running indicator is gone."""
+    page.wait_for_function(_IDLE_JS, timeout=timeout_ms, polling=100)
+    page.wait_for_selector("h1", timeout=timeout_ms)
+
+
+def open_page(page, base_url: str, title: str, timeout_ms: float = 120_000, query: str = "") -> float:
+    """Navigate to one dashboard page (`query` e.g. 'projection=PCA') and wait until it has rendered; returns seconds."""
+    started = time.perf_counter()
+    suffix = f"?{query}" if query else ""
+    page.goto(f"{base_url}/{PAGE_PATHS[title]}{suffix}", wait_until="domcontentloaded", timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+    return time.perf_counter() - started
+
+
+def upload_photo(page, photo: Path, timeout_ms: float = 180_000) -> float:
+    """On the Predict page: upload `photo` and wait for the annotated result; returns the seconds it took."""
+    started = time.perf_counter()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(photo))
+    page.get_by_text("face(s)").or_(page.get_by_text("No face found")).first.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+    return time.perf_counter() - started

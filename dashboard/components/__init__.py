@@ -1,0 +1,1 @@
+"""Small view helpers shared by the dashboard pages (settings, guarded imports, caches, charts, uploads)."""

@@ -1,0 +1,92 @@
+"""Overview: what the dashboard is working with (shipped model, runs root, dataset, device) and where to go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.components.engine import show_error
+from dashboard.components.runs import has_checkpoint, list_runs
+from dashboard.components.settings import data_path, default_run_dir, runs_root
+from fer_engine.errors import FerError
+from fer_engine.runs.layout import RunPaths
+
+st.title("Facial expression recognition on FER2013")
+st.caption("VGG-19 embeddings, triplet loss and classical heads: train, compare, explore and predict.")
+
+model_column, state_column = st.columns([3, 2], gap="large")
+
+with model_column:
+    st.subheader("Shipped model")
+    shipped = RunPaths(default_run_dir())
+    if has_checkpoint(shipped):
+        from fer_engine.models.checkpoint import read_card
+
+        try:
+            card = read_card(shipped.checkpoint_dir)
+        except FerError as exc:
+            show_error(exc, f"The shipped model card at {shipped.checkpoint_dir}")
+        else:
+            summary = shipped.read_summary()
+            st.markdown(
+                f"**{card.arch}** · {card.num_classes} classes · {card.input_size}x{card.input_size} grayscale input · "
+                f"{card.embedding_dim}-d embedding · weights {card.weights_dtype}"
+            )
+            shown = {k: v for k, v in card.metrics.items() if isinstance(v, (int, float))}
+            if shown:
+                columns = st.columns(min(4, len(shown)))
+                for column, (name, value) in zip(columns, list(shown.items())[:4]):
+                    column.metric(name.replace("_", " "), f"{value:.4f}" if isinstance(value, float) else value)
+            if summary:
+                st.caption(f"Trained on {summary.get('device', '?')}; best epoch {summary.get('best_epoch', '?')}.")
+            card_md = shipped.root / "CARD.md"
+            if card_md.is_file():
+                with st.expander("Model card (CARD.md)"):
+                    st.markdown(card_md.read_text(encoding="utf-8"))
+            st.caption(f"Folder: `{shipped.root}`")
+    else:
+        st.info(
+            f"No shipped model at `{shipped.root}` yet. Train one on the Train page, or point "
+            "`FER_DEFAULT_CHECKPOINT` at a run folder with a `checkpoint/` inside."
+        )
+
+with state_column:
+    st.subheader("Workspace")
+    root = runs_root()
+    try:
+        runs = list_runs()
+    except Exception as exc:  # a broken index should not hide the rest of the page
+        show_error(exc, f"Reading the run index in {root}")
+        runs = []
+    finished = sum(1 for run in runs if run.status == "succeeded")
+    st.markdown(f"**Runs root:** `{root.resolve()}` · {len(runs)} run(s), {finished} succeeded")
+    path = data_path()
+    if not path:
+        st.markdown("**Dataset:** none chosen (set `FER2013_PATH`, or open the Data page)")
+    elif Path(path).exists():
+        st.markdown(f"**Dataset:** `{path}` (found)")
+    else:
+        st.warning(f"Dataset path `{path}` does not exist.")
+    import torch
+
+    from fer_engine.device import resolve_device
+
+    device = resolve_device("auto")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    st.markdown(f"**Device:** `{device}` ({name}) · torch {torch.__version__} · streamlit {st.__version__}")
+
+st.divider()
+st.subheader("Pages")
+links = [
+    ("views/data.py", "Data", ":material/dataset:", "class counts per split, sample faces, audit"),
+    ("views/train.py", "Train", ":material/model_training:", "presets and every knob; jobs with live progress"),
+    ("views/experiments.py", "Experiments", ":material/compare:", "runs table; compare metrics, curves, confusion"),
+    ("views/embeddings.py", "Embeddings", ":material/scatter_plot:", "UMAP / PCA / t-SNE of the GAP embeddings"),
+    ("views/predict.py", "Predict", ":material/face:", "upload a photo or use the camera; every face labelled"),
+]
+columns = st.columns(len(links))
+for column, (page, label, icon, help_text) in zip(columns, links):
+    with column:
+        st.page_link(page, label=label, icon=icon)
+        st.caption(help_text)

@@ -1,0 +1,227 @@
+"""`fer jobs submit | list | show | cancel | retry | logs`: the durable job queue that workers serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fer_engine.errors import ConfigError
+from fer_engine.jobs.queue import FINISHED_STATES, JOB_STATES, Job, JobQueue
+
+PIPELINE_STEPS = ("train", "embed", "heads", "evaluate", "report")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `fer jobs ...`."""
+    parser = subparsers.add_parser("jobs", help="queue pipeline runs for workers; follow, cancel, retry them")
+    commands = parser.add_subparsers(dest="jobs_command", metavar="COMMAND", required=True)
+
+    submit = commands.add_parser("submit", help="queue a pipeline run (a spec file, or --preset/--data)")
+    submit.add_argument("spec", nargs="?", type=Path, help="PipelineSpec JSON file (options below override it)")
+    submit.add_argument("--preset", default=None, help="training preset: paper, strong, fast_cpu")
+    submit.add_argument("--data", default=None, help="FER2013 CSV, image folder or zip")
+    submit.add_argument("--steps", nargs="+", default=None, choices=PIPELINE_STEPS, help="pipeline steps to run")
+    submit.add_argument("--heads", nargs="+", default=None, help="heads to fit (svm, xgboost, rf, mlp)")
+    submit.add_argument("--search", action="store_true", default=None, help="random search of head parameters")
+    submit.add_argument("--tta", default=None, help="test-time augmentation: none, flip, tencrop")
+    submit.add_argument("--limit", type=int, default=None, help="use only this many images per split (smoke runs)")
+    submit.add_argument("--name", default=None, help="run/job name")
+    submit.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="training config override (value read as JSON when it parses, e.g. epochs=5)")
+    submit.add_argument("--gpus", type=int, default=1, help="devices the job needs (>1: launched with torchrun)")
+    submit.add_argument("--max-attempts", type=int, default=3, help="times a lost job is re-queued")
+    submit.add_argument("--start-worker", action="store_true", help="start a background worker if none is alive")
+    submit.add_argument("--json", action="store_true", help="print the queued job as JSON")
+    submit.set_defaults(func=submit_job)
+
+    listing = commands.add_parser("list", help="jobs, newest first")
+    listing.add_argument("--state", nargs="+", choices=JOB_STATES, default=None, help="only jobs in these states")
+    listing.add_argument("--limit", type=int, default=None)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=list_jobs)
+
+    show = commands.add_parser("show", help="one job: state, progress, error, run, log")
+    show.add_argument("job_id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=show_job)
+
+    cancel = commands.add_parser("cancel", help="cancel a queued job, or stop a running one")
+    cancel.add_argument("job_id", type=int)
+    cancel.set_defaults(func=cancel_job)
+
+    retry = commands.add_parser("retry", help="queue a failed or cancelled job again (its run resumes)")
+    retry.add_argument("job_id", type=int)
+    retry.set_defaults(func=retry_job)
+
+    logs = commands.add_parser("logs", help="print a job's log")
+    logs.add_argument("job_id", type=int)
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing until the job finishes")
+    logs.add_argument("--poll-s", type=float, default=1.0, help=argparse.SUPPRESS)
+    logs.set_defaults(func=job_logs)
+
+    for sub in (submit, listing, show, cancel, retry, logs):
+        sub.add_argument("--runs-root", default=None, help="runs root (default: $FER_RUNS_DIR or ./runs)")
+
+
+def build_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The spec dict from a spec file and/or the command-line options (options win)."""
+    spec: dict[str, Any] = {}
+    if args.spec is not None:
+        try:
+            spec = json.loads(Path(args.spec).read_text())
+        except OSError as error:
+            raise ConfigError(f"cannot read spec file {args.spec}: {error.strerror}") from error
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"spec file {args.spec} is not valid JSON: {error}") from error
+        if not isinstance(spec, dict):
+            raise ConfigError(f"spec file {args.spec} must hold a JSON object")
+    elif args.data is None:
+        raise ConfigError("give a spec file, or at least --data PATH (and --preset)")
+    options = {"preset": args.preset, "data_path": args.data, "steps": args.steps, "heads": args.heads,
+               "search": args.search, "tta": args.tta, "limit": args.limit, "name": args.name}
+    spec.update({key: value for key, value in options.items() if value is not None})
+    if args.overrides:
+        spec["overrides"] = {**(spec.get("overrides") or {}), **parse_overrides(args.overrides)}
+    return spec
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """['epochs=5', 'arch=vgg19_bn'] -> {'epochs': 5, 'arch': 'vgg19_bn'} (JSON values where they parse)."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE, not '{item}'")
+        try:
+            overrides[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = text
+    return overrides
+
+
+def submit_job(args: argparse.Namespace) -> int:
+    """Validate and queue a pipeline spec."""
+    queue = JobQueue(args.runs_root)
+    job = queue.submit(build_spec(args), num_devices=args.gpus, max_attempts=args.max_attempts)
+    if args.json:
+        print(json.dumps(job.to_dict(), indent=2))
+    else:
+        print(f"queued job {job.id}{f' ({job.name})' if job.name else ''}; follow it with `fer jobs logs {job.id} -f`")
+    if args.start_worker:
+        from fer_engine.jobs.local_worker import ensure_local_worker
+
+        pid = ensure_local_worker(queue.root)
+        if pid is not None and not args.json:
+            print(f"started a background worker (pid {pid}, log {queue.root / 'worker.log'})")
+    elif not queue.live_workers(60.0) and not args.json:
+        print("no worker is running: start one with `fer worker` (or submit with --start-worker)")
+    return 0
+
+
+def list_jobs(args: argparse.Namespace) -> int:
+    """Print the queue."""
+    jobs = JobQueue(args.runs_root).list(states=args.state, limit=args.limit)
+    if args.json:
+        print(json.dumps([j.to_dict() for j in jobs], indent=2))
+        return 0
+    if not jobs:
+        print("no jobs (queue one with `fer jobs submit`)")
+        return 0
+    rows = [(str(j.id), j.state, j.name or "-", j.device or "-", progress_text(j), j.run_id or "-",
+             (j.error or "")[:60]) for j in jobs]
+    header = ("ID", "STATE", "NAME", "DEVICE", "PROGRESS", "RUN", "ERROR")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    return 0
+
+
+def progress_text(job: Job) -> str:
+    """'train 3/30 eta 5m' style summary of a job's progress."""
+    progress = job.progress or {}
+    if job.state != "running" and not progress:
+        return "-"
+    parts = [progress.get("step") or ""]
+    if progress.get("epoch") is not None:
+        parts.append(f"{progress['epoch']}/{progress.get('total_epochs') or '?'}")
+    if progress.get("eta_seconds") is not None and job.state == "running":
+        parts.append(f"eta {format_seconds(progress['eta_seconds'])}")
+    return " ".join(p for p in parts if p) or "-"
+
+
+def format_seconds(seconds: float) -> str:
+    """90 -> '1m30s'."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def show_job(args: argparse.Namespace) -> int:
+    """Print one job."""
+    job = JobQueue(args.runs_root).get(args.job_id)
+    if args.json:
+        print(json.dumps(job.to_dict(), indent=2))
+        return 0
+    when = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"  # noqa: E731
+    print(f"job {job.id}  {job.state}{'  (cancel requested)' if job.cancel_requested and not job.finished else ''}")
+    for label, value in (("name", job.name), ("run", job.run_id), ("device", job.device), ("host", job.host),
+                         ("worker", job.worker_id), ("pid", job.pid), ("created", when(job.created_at)),
+                         ("started", when(job.started_at)), ("finished", when(job.finished_at)),
+                         ("heartbeat", when(job.heartbeat_at)), ("attempts", f"{job.attempts}/{job.max_attempts}"),
+                         ("progress", progress_text(job)), ("log", job.log_path), ("error", job.error)):
+        if value not in (None, ""):
+            print(f"  {label}: {value}")
+    if job.progress.get("metrics"):
+        print("  last metrics: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                           for k, v in job.progress["metrics"].items()))
+    print("  spec: " + json.dumps(job.spec))
+    return 0
+
+
+def cancel_job(args: argparse.Namespace) -> int:
+    """Cancel a job."""
+    job = JobQueue(args.runs_root).request_cancel(args.job_id)
+    if job.state == "cancelled":
+        print(f"job {job.id} cancelled")
+    else:
+        print(f"job {job.id} is running; its worker stops it at the next training step and marks it cancelled")
+    return 0
+
+
+def retry_job(args: argparse.Namespace) -> int:
+    """Queue a failed/cancelled job again."""
+    job = JobQueue(args.runs_root).retry(args.job_id)
+    print(f"job {job.id} queued again{f'; it resumes run {job.run_id}' if job.run_id else ''}")
+    return 0
+
+
+def job_logs(args: argparse.Namespace) -> int:
+    """Print a job's log; with --follow, keep printing new lines until the job is finished."""
+    queue = JobQueue(args.runs_root)
+    job = queue.get(args.job_id)
+    path = Path(job.log_path) if job.log_path else None
+    position = 0
+    while True:
+        if path is not None and path.exists():
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                handle.seek(position)
+                chunk = handle.read()
+                position = handle.tell()
+            if chunk:
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+        if not args.follow or job.state in FINISHED_STATES:
+            break
+        time.sleep(args.poll_s)
+        job = queue.get(args.job_id)
+    if position == 0 and not args.follow:
+        print(f"job {job.id} has no log yet ({job.state})")
+    return 0

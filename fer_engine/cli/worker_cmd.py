@@ -1,0 +1,67 @@
+"""`fer worker`: serve the job queue of a runs root on this machine's devices (also `python -m` this module)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from fer_engine.jobs.runners import DEFAULT_RUNNER
+from fer_engine.jobs.worker import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, DEFAULT_ORPHAN_TIMEOUT_S, Worker
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """The worker's options (shared by `fer worker` and `python -m fer_engine.cli.worker_cmd`)."""
+    parser.add_argument("--devices", default="auto",
+                        help="cpu, cuda:0,cuda:1, cpu,cpu (two CPU slots) or auto (every GPU, else cpu)")
+    parser.add_argument("--max-jobs", type=int, default=None, help="exit after running this many jobs")
+    parser.add_argument("--once", action="store_true", help="exit when the queue is empty (CI, scripts)")
+    parser.add_argument("--runs-root", default=None, help="runs root (default: $FER_RUNS_DIR or ./runs)")
+    parser.add_argument("--heartbeat-s", type=float, default=DEFAULT_HEARTBEAT_S, help="heartbeat period")
+    parser.add_argument("--orphan-timeout-s", type=float, default=DEFAULT_ORPHAN_TIMEOUT_S,
+                        help="re-queue running jobs whose heartbeat is older than this")
+    parser.add_argument("--grace-s", type=float, default=DEFAULT_GRACE_S,
+                        help="how long a stopping job may take to save its state before it is killed")
+    parser.add_argument("--idle-exit-s", type=float, default=None, help="exit after this long with nothing to do")
+    parser.add_argument("--worker-id", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--job-runner", default=DEFAULT_RUNNER,
+                        help="advanced: the module:function each job runs (default: the pipeline)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `fer worker`."""
+    parser = subparsers.add_parser("worker", help="run queued jobs on this machine (Ctrl-C stops it cleanly)")
+    add_worker_arguments(parser)
+    parser.set_defaults(func=run_worker)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Serve the queue until stopped (or until empty with --once)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = Worker(args.runs_root, devices=args.devices, max_jobs=args.max_jobs, once=args.once,
+                    heartbeat_s=args.heartbeat_s, orphan_timeout_s=args.orphan_timeout_s, grace_s=args.grace_s,
+                    idle_exit_s=args.idle_exit_s, job_runner=args.job_runner, worker_id=args.worker_id)
+    report = worker.run()
+    print(f"worker {report.worker_id}: ran {len(report.jobs_started)} job(s)"
+          f"{f', re-queued orphans {report.orphans_requeued}' if report.orphans_requeued else ''}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m fer_engine.cli.worker_cmd ...`: the worker alone (used to start detached workers)."""
+    from fer_engine.errors import FerError
+
+    parser = argparse.ArgumentParser(prog="fer worker")
+    add_worker_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_worker(args)
+    except FerError as error:
+        print(f"fer: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Prediction on photos: image reading, face detection, FER2013-framed crops, classification, Grad-CAM, ONNX.
+
+Importing this package is light (no torch); `Predictor` and its results load on first access.
+"""
+
+from __future__ import annotations
+
+HEAD_CHOICES = ("softmax", "svm", "xgboost", "rf", "mlp")
+"""`softmax` is the network's own classifier; the others are classical heads fitted on a run's embeddings."""
+
+__all__ = ["HEAD_CHOICES", "FacePrediction", "ImagePrediction", "Predictor"]
+
+
+def __getattr__(name: str):
+    if name in ("FacePrediction", "ImagePrediction", "Predictor"):
+        from fer_engine.predict import predictor
+
+        return getattr(predictor, name)
+    raise AttributeError(f"module 'fer_engine.predict' has no attribute '{name}'")

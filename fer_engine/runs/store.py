@@ -1,0 +1,324 @@
+"""SQLite index of the runs under a runs root, safe for many reading and writing processes.
+
+WAL journal (readers never block the writer), a busy timeout, writes inside `BEGIN IMMEDIATE`, and a retry with
+backoff around every statement so that "database is locked" never reaches a user. The same file holds the job
+queue (`fer_engine.jobs`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+
+from fer_engine.errors import ConfigError, RunNotFoundError
+from fer_engine.io_utils import atomic_write_json
+from fer_engine.paths import runs_root as default_runs_root
+from fer_engine.runs.layout import RunPaths
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DB_FILE = "index.sqlite"
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+RUN_STATUSES = ("created", "running", "succeeded", "failed", "cancelled")
+# `FER_DB_JOURNAL_MODE=DELETE` for a runs root on a network filesystem (WAL needs shared memory on one host).
+JOURNAL_MODE_ENV = "FER_DB_JOURNAL_MODE"
+LOCK_RETRY_SECONDS = 300.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'train',
+    status TEXT NOT NULL DEFAULT 'created',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    arch TEXT NOT NULL DEFAULT '',
+    preset TEXT NOT NULL DEFAULT '',
+    loss TEXT NOT NULL DEFAULT '',
+    data_fingerprint TEXT NOT NULL DEFAULT '',
+    metrics_json TEXT NOT NULL DEFAULT '{}',
+    tags_json TEXT NOT NULL DEFAULT '[]'
+);
+"""
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunRecord:
+    """One row of the run index; `metrics` holds the headline numbers (best val accuracy, head scores, ...)."""
+
+    run_id: str
+    name: str
+    kind: str
+    status: str
+    created_at: float
+    updated_at: float
+    arch: str
+    preset: str
+    loss: str
+    data_fingerprint: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+
+def validate_run_id(run_id: str) -> str:
+    """Reject ids that could escape the runs root (they come from URLs, widgets and the CLI)."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
+        raise RunNotFoundError(f"'{run_id}' is not a valid run id (letters, digits, '_', '-', '.')")
+    return run_id
+
+
+def is_lock_error(error: BaseException) -> bool:
+    """True for SQLite's transient 'database is locked' / 'busy' errors, which a retry resolves."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    message = str(error).lower()
+    return "locked" in message or "busy" in message
+
+
+def retry_on_lock(operation: Callable[[], T], *, max_seconds: float = LOCK_RETRY_SECONDS) -> T:
+    """Run `operation`, retrying with jittered exponential backoff while SQLite reports a lock."""
+    deadline = time.monotonic() + max_seconds
+    delay = 0.01
+    while True:
+        try:
+            return operation()
+        except sqlite3.OperationalError as error:
+            if not is_lock_error(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 1.0)
+
+
+class RunStore:
+    """Runs under `root`: each a folder `root/<run_id>/`, indexed in `root/index.sqlite`."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = default_runs_root(root)
+        self.db_path = self.root / DB_FILE
+        self.ensure_schema(_SCHEMA)
+
+    # ---- connections and transactions -------------------------------------------------------------------------
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in WAL mode (or `FER_DB_JOURNAL_MODE`) with a generous busy timeout; autocommit."""
+        connection = sqlite3.connect(self.db_path, timeout=60.0, isolation_level=None)
+        try:
+            connection.execute("PRAGMA busy_timeout=60000")
+            journal_mode = os.environ.get(JOURNAL_MODE_ENV, "WAL").upper()
+            if journal_mode not in ("WAL", "DELETE", "TRUNCATE", "PERSIST"):
+                raise ConfigError(f"{JOURNAL_MODE_ENV}={journal_mode} is not one of WAL, DELETE, TRUNCATE, PERSIST")
+            connection.execute(f"PRAGMA journal_mode={journal_mode}")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.row_factory = sqlite3.Row
+            yield connection
+        finally:
+            connection.close()
+
+    def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `query(connection)` (reads only), retried while the database is locked."""
+
+        def attempt() -> T:
+            with self.connect() as connection:
+                return query(connection)
+
+        return retry_on_lock(attempt)
+
+    def write(self, change: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `change(connection)` inside BEGIN IMMEDIATE ... COMMIT, retried as a whole while locked.
+
+        `change` must only touch the database (it may run more than once); an exception rolls it back.
+        """
+
+        def attempt() -> T:
+            with self.connect() as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    result = change(connection)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+                return result
+
+        return retry_on_lock(attempt)
+
+    def ensure_schema(self, script: str) -> None:
+        """Create tables/indexes of `script` (idempotent `CREATE ... IF NOT EXISTS` statements)."""
+
+        def attempt() -> None:
+            with self.connect() as connection:
+                connection.executescript(script)
+
+        retry_on_lock(attempt)
+
+    # ---- runs ---------------------------------------------------------------------------------------------------
+    def new_run_id(self, name: str = "") -> str:
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "run"
+        return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
+
+    def create_run(self, *, name: str = "", kind: str = "train", config: dict[str, Any] | None = None,
+                   run_id: str | None = None) -> RunPaths:
+        """Allocate a run folder, write its config.json, and index it with status 'created'."""
+        run_id = validate_run_id(run_id or self.new_run_id(name))
+        paths = RunPaths(self.root / run_id)
+        paths.root.mkdir(parents=True, exist_ok=False)
+        config = config or {}
+        atomic_write_json(paths.config, config)
+        now = time.time()
+        self.write(lambda connection: connection.execute(
+            "INSERT INTO runs (run_id, name, kind, status, created_at, updated_at, arch, preset, loss, data_fingerprint)"
+            " VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)",
+            (run_id, name, kind, now, now, str(config.get("arch", "")), str(config.get("preset", "")),
+             str(config.get("loss", "")), str(config.get("data_fingerprint", ""))),
+        ))
+        return paths
+
+    def register_existing(self, paths: RunPaths, *, name: str = "", kind: str = "train") -> None:
+        """Index a run folder that exists on disk but not in the index (e.g. the shipped run)."""
+        config = paths.read_config()
+        now = time.time()
+        self.write(lambda connection: connection.execute(
+            "INSERT OR IGNORE INTO runs (run_id, name, kind, status, created_at, updated_at, arch, preset, loss,"
+            " data_fingerprint) VALUES (?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?)",
+            (paths.run_id, name or paths.run_id, kind, now, now, str(config.get("arch", "")),
+             str(config.get("preset", "")), str(config.get("loss", "")), str(config.get("data_fingerprint", ""))),
+        ))
+
+    def update(self, run_id: str, *, status: str | None = None, metrics: dict[str, Any] | None = None,
+               tags: list[str] | None = None) -> None:
+        """Set the status and/or merge headline metrics into the run's row."""
+        validate_run_id(run_id)
+        if status is not None and status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status '{status}'")
+
+        def change(connection: sqlite3.Connection) -> None:
+            row = connection.execute("SELECT metrics_json FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(f"no run '{run_id}' in {self.db_path}")
+            merged = json.loads(row["metrics_json"])
+            merged.update(metrics or {})
+            connection.execute(
+                "UPDATE runs SET status = COALESCE(?, status), metrics_json = ?, tags_json = COALESCE(?, tags_json),"
+                " updated_at = ? WHERE run_id = ?",
+                (status, json.dumps(merged), json.dumps(tags) if tags is not None else None, time.time(), run_id),
+            )
+
+        self.write(change)
+
+    def sync_from_config(self, run_id: str) -> bool:
+        """Copy arch, preset, loss and data fingerprint from the run's config.json into its index row (a run
+        created before its resolved config was known); False while config.json does not name an arch yet."""
+        config = RunPaths(self.root / validate_run_id(run_id)).read_config()
+        if not config.get("arch"):
+            return False
+        fields = [str(config.get(key) or "") for key in ("arch", "preset", "loss", "data_fingerprint")]
+        self.write(lambda connection: connection.execute(
+            "UPDATE runs SET arch = ?, preset = ?, loss = ?, data_fingerprint = ?, updated_at = ? WHERE run_id = ?",
+            (*fields, time.time(), run_id)))
+        return True
+
+    def get(self, run_id: str) -> RunRecord:
+        validate_run_id(run_id)
+        row = self.read(lambda connection: connection.execute(
+            "SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone())
+        if row is None:
+            raise RunNotFoundError(f"no run '{run_id}' under {self.root} (see `fer runs list`)")
+        return _record(row)
+
+    def list(self, *, kind: str | None = None) -> list[RunRecord]:
+        """Every indexed run, newest first."""
+
+        def query(connection: sqlite3.Connection) -> list[sqlite3.Row]:
+            if kind:
+                return connection.execute(
+                    "SELECT * FROM runs WHERE kind = ? ORDER BY created_at DESC", (kind,)).fetchall()
+            return connection.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
+
+        return [_record(row) for row in self.read(query)]
+
+    def paths(self, run_id: str) -> RunPaths:
+        """The folder of an indexed run (raises RunNotFoundError for unknown ids)."""
+        self.get(run_id)
+        return RunPaths(self.root / run_id)
+
+    def find(self, run_id_or_path: str | os.PathLike | RunPaths) -> RunPaths:
+        """A run named by its id (indexed or a folder under the root) or by the path of a run folder."""
+        if isinstance(run_id_or_path, RunPaths):
+            candidate = run_id_or_path.root
+        else:
+            text = os.fspath(run_id_or_path)
+            if RUN_ID_PATTERN.match(text) and ".." not in text and (self.root / text).is_dir():
+                return RunPaths(self.root / text)
+            candidate = Path(text).expanduser()
+        if candidate.is_dir() and _looks_like_run(candidate):
+            return RunPaths(candidate)
+        if isinstance(run_id_or_path, (str, os.PathLike)) and RUN_ID_PATTERN.match(os.fspath(run_id_or_path)):
+            return self.paths(os.fspath(run_id_or_path))  # indexed but folder missing: raises with a clear message
+        raise RunNotFoundError(
+            f"'{os.fspath(candidate)}' is neither a run id under {self.root} nor a run folder"
+            " (a folder with config.json, summary.json or checkpoint/); see `fer runs list`")
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run's index row and folder; refused while the run or a job on it is running or queued."""
+        validate_run_id(run_id)
+
+        def change(connection: sqlite3.Connection) -> None:
+            row = connection.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None and not (self.root / run_id).is_dir():
+                raise RunNotFoundError(f"no run '{run_id}' under {self.root} (see `fer runs list`)")
+            if row is not None and row["status"] == "running":
+                raise ConfigError(f"run '{run_id}' is running; cancel it (`fer jobs cancel`) before deleting it")
+            if _has_table(connection, "jobs"):
+                job = connection.execute(
+                    "SELECT id, state FROM jobs WHERE run_id = ? AND state IN ('queued', 'running')", (run_id,)
+                ).fetchone()
+                if job is not None:
+                    raise ConfigError(f"run '{run_id}' belongs to job {job['id']}, which is {job['state']};"
+                                      f" cancel it first (`fer jobs cancel {job['id']}`)")
+            connection.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+
+        self.write(change)
+        folder = self.root / run_id
+        if folder.is_dir():
+            # Rename first so a half-deleted folder never looks like a run.
+            trash = self.root / f".deleting-{run_id}-{secrets.token_hex(3)}"
+            folder.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def compare(self, runs: list[str | os.PathLike | RunPaths]) -> "pd.DataFrame":
+        """Headline metrics and config fields of several runs, one row each (see `fer_engine.runs.compare`)."""
+        from fer_engine.runs.compare import compare_runs
+
+        return compare_runs(runs, store=self)
+
+
+def _looks_like_run(folder: Path) -> bool:
+    paths = RunPaths(folder)
+    return paths.config.is_file() or paths.summary.is_file() or paths.checkpoint_dir.is_dir()
+
+
+def _has_table(connection: sqlite3.Connection, name: str) -> bool:
+    return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        run_id=row["run_id"], name=row["name"], kind=row["kind"], status=row["status"],
+        created_at=row["created_at"], updated_at=row["updated_at"], arch=row["arch"], preset=row["preset"],
+        loss=row["loss"], data_fingerprint=row["data_fingerprint"], metrics=json.loads(row["metrics_json"]),
+        tags=json.loads(row["tags_json"]),
+    )

@@ -1,0 +1,155 @@
+"""Turn a finished run into the shipped default model: fp16 weights, its run files, and a human-readable card."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from fer_engine.data.dataset import FerDataset
+from fer_engine.errors import RunNotFoundError
+from fer_engine.io_utils import atomic_write_json, atomic_write_text
+from fer_engine.models.checkpoint import load_checkpoint, read_card, save_checkpoint
+from fer_engine.runs.layout import RunPaths
+
+# Heads larger than this are not shipped (git-friendly); they can be refitted with `fer heads`.
+MAX_SHIPPED_HEAD_BYTES = 15 * 1024 * 1024
+
+
+def ship_run(run: RunPaths, destination: str | Path, dataset: FerDataset, *,
+             tta_modes: tuple[str, ...] = ("none", "flip", "tencrop"), command: str = "",
+             splits_to_ship: tuple[str, ...] = ("val",)) -> RunPaths:
+    """Copy `run` to `destination` as a self-contained run folder with fp16 weights, then evaluate that
+    shipped checkpoint on val (each TTA mode, and each shipped head) and write CARD.md from those numbers."""
+    if not (run.checkpoint_dir / "model.safetensors").is_file():
+        raise RunNotFoundError(f"{run.root} has no checkpoint to ship")
+    shipped = RunPaths(Path(destination))
+    if shipped.root.exists():
+        shutil.rmtree(shipped.root)
+    shipped.root.mkdir(parents=True)
+    for source in (run.config, run.metrics_log, run.summary):
+        if source.exists():
+            shutil.copy2(source, shipped.root / source.name)
+    if run.reports_dir.exists():
+        shutil.copytree(run.reports_dir, shipped.reports_dir)
+    model, card = load_checkpoint(run.checkpoint_dir)
+    card.extra["shipped_from_run"] = run.run_id
+    save_checkpoint(model, card, shipped.checkpoint_dir, half=True)
+    for split in splits_to_ship:
+        _ship_embeddings(run.embeddings_file(split), shipped.embeddings_file(split))
+    _ship_small_heads(run, shipped)
+    evaluations = evaluate_shipped(shipped, dataset, tta_modes)
+    atomic_write_text(shipped.root / "CARD.md", model_card_markdown(shipped, evaluations, command))
+    return shipped
+
+
+def evaluate_shipped(shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[str, ...]) -> dict[str, dict]:
+    """Score the shipped checkpoint on val: softmax under each TTA mode, and each shipped head (no TTA)."""
+    from fer_engine.evaluation.evaluate import evaluate_checkpoint
+
+    results: dict[str, dict] = {}
+    for tta in tta_modes:
+        metrics = evaluate_checkpoint(shipped.root, dataset, "val", tta=tta).to_dict()
+        results[f"softmax (TTA {tta})"] = metrics
+        name = "softmax" if tta == "none" else f"softmax_tta-{tta}"
+        atomic_write_json(shipped.evaluation_file("val", name), metrics)
+    for meta_path in sorted(shipped.heads_dir.glob("*.json")) if shipped.heads_dir.exists() else []:
+        head = meta_path.stem
+        metrics = evaluate_checkpoint(shipped.root, dataset, "val", head=head).to_dict()
+        results[f"{head} head"] = metrics
+        atomic_write_json(shipped.evaluation_file("val", head), metrics)
+    return results
+
+
+def _ship_embeddings(source: Path, target: Path) -> None:
+    """Embeddings as float16 (half the bytes; plenty for projections and k-NN views)."""
+    if not source.exists():
+        return
+    with np.load(source, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    for key in ("embeddings", "logits"):
+        if key in arrays:
+            arrays[key] = arrays[key].astype(np.float16)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(target, **arrays)
+
+
+def _ship_small_heads(run: RunPaths, shipped: RunPaths) -> None:
+    """Copy fitted heads that beat the softmax on val and are small enough for git."""
+    if not run.heads_dir.exists():
+        return
+    softmax = _read_json(run.evaluation_file("val", "softmax"))
+    softmax_accuracy = softmax.get("accuracy", 0.0)
+    for meta_path in sorted(run.heads_dir.glob("*.json")):
+        head = meta_path.stem.split(".")[0]
+        evaluation = _read_json(run.evaluation_file("val", head))
+        files = [p for p in run.heads_dir.glob(f"{head}.*") if p != meta_path]
+        size = sum(p.stat().st_size for p in files)
+        if evaluation.get("accuracy", 0.0) > softmax_accuracy and size <= MAX_SHIPPED_HEAD_BYTES:
+            shipped.heads_dir.mkdir(parents=True, exist_ok=True)
+            for path in files + [meta_path]:
+                shutil.copy2(path, shipped.heads_dir / path.name)
+
+
+def _training_command(config: dict) -> str:
+    """The recorded command line of the training run (a list or a string in config.json)."""
+    command = config.get("command") or config.get("command_line") or "?"
+    return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def model_card_markdown(run: RunPaths, evaluations: dict[str, dict], command: str = "") -> str:
+    """CARD.md: what the model is, how it was trained (exact command), and its measured PublicTest numbers."""
+    card = read_card(run.checkpoint_dir)
+    config = run.read_config()
+    summary = run.read_summary()
+    val = evaluations.get("softmax (TTA none)", {})
+    lines = [
+        f"# Shipped model: {card.arch}",
+        "",
+        f"- Architecture: `{card.arch}`, input {card.input_size}x{card.input_size} grayscale, "
+        f"{card.embedding_dim}-d GAP embedding, {card.num_classes} classes ({', '.join(card.class_names)}).",
+        f"- Weights: `checkpoint/model.safetensors` ({card.weights_dtype}); card `checkpoint/model.json`.",
+        f"- Pretrained: {bool(config.get('pretrained'))}; single model, no ensemble.",
+        f"- Checkpoint selected on: val (PublicTest), metric `{config.get('select_metric', '?')}`, epoch "
+        f"{card.metrics.get('epoch', '?')}.",
+        f"- Data fingerprint: `{card.data_fingerprint}` ({config.get('data_path', '?')}).",
+        f"- Hardware: {summary.get('device', '?')} ({summary.get('device_name', platform.processor() or platform.machine())}), "
+        f"precision {summary.get('precision', '?')}; training time {summary.get('total_seconds', 0) / 60:.1f} min.",
+        f"- Training command: `{_training_command(config)}`",
+        f"- Shipped with: `{command or 'fer ship RUN --data PATH'}`",
+        "",
+        "## PublicTest (val) results of this shipped checkpoint",
+        "",
+        "Measured on the fp16 weights in this folder by `fer ship` (rerun: `fer evaluate --checkpoint "
+        "checkpoints/default --data PATH --split val [--tta flip] [--head xgboost]`). Heads were fitted on "
+        "train embeddings (no TTA) and chosen on val; the TTA mode too was chosen on val.",
+        "",
+        "| method | accuracy | macro P | macro R | macro F1 | weighted F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for method, metrics in evaluations.items():
+        lines.append(
+            f"| {method} | {metrics['accuracy'] * 100:.2f}% | {metrics['macro_precision']:.4f} | "
+            f"{metrics['macro_recall']:.4f} | {metrics['macro_f1']:.4f} | {metrics['weighted_f1']:.4f} |"
+        )
+    lines.append("")
+    if val:
+        lines += [
+            "Confusion matrix of the softmax without TTA (rows = true class, columns = predicted):",
+            "",
+            "| true \\ pred | " + " | ".join(card.class_names) + " |",
+            "|---" * (len(card.class_names) + 1) + "|",
+        ]
+        for name, row in zip(card.class_names, val["confusion_matrix"]):
+            lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+    else:
+        lines.append("No evaluation file was found in this run.")
+    lines += ["", "The PrivateTest split was never used for training or selection.", ""]
+    return "\n".join(lines)

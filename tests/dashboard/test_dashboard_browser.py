@@ -1,0 +1,67 @@
+"""End-to-end: the real dashboard in Debian chromium; every page renders, a photo upload labels a face.
+
+Screenshots of each page go to test-artifacts/screenshots/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from _fixtures_dashboard import REPO_ROOT, dataset_val_keys, make_dataset, make_run
+
+from dashboard.browser import PAGE_PATHS, chromium_available, launch_chromium, open_page, running_dashboard, upload_photo
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture
+def dashboard_env(tmp_path: Path) -> dict[str, str]:
+    """Environment of the dashboard process: a tiny dataset, two runs, the first one as the shipped model."""
+    if not chromium_available():
+        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed")
+    pytest.importorskip("playwright.sync_api")
+    dataset = make_dataset(tmp_path)
+    keys = dataset_val_keys(dataset)
+    runs = tmp_path / "runs"
+    make_run(runs, "run-a", loss="ce", seed=0, keys=keys)
+    make_run(runs, "run-b", loss="triplet", seed=1, keys=keys)
+    import os
+
+    return {"FER_RUNS_DIR": str(runs), "FER_DEFAULT_CHECKPOINT": str(runs / "run-a"), "FER2013_PATH": str(dataset),
+            "FER_CACHE_DIR": os.environ["FER_CACHE_DIR"], "FER_DASHBOARD_AUTOSTART_WORKER": "0"}
+
+
+def test_dashboard_in_chromium(dashboard_env: dict[str, str], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    from skimage.data import astronaut
+
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(astronaut()).save(photo)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with running_dashboard(dashboard_env, log_path=tmp_path / "streamlit.log") as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            for title in PAGE_PATHS:
+                # PCA: UMAP's first use compiles numba code for minutes on a loaded 2-core CI machine
+                open_page(page, url, title, query="projection=PCA" if title == "Embeddings" else "")
+                assert page.locator('[data-testid="stException"]').count() == 0, f"{title} shows an exception"
+                assert page.locator("h1").first.inner_text().strip(), f"{title} has no title"
+                page.wait_for_timeout(1000)  # charts and canvas tables paint after the script run ends
+                page.screenshot(path=str(SCREENSHOTS / f"{title.lower()}.png"), full_page=True)
+            open_page(page, url, "Predict")
+            upload_photo(page, photo)
+            assert page.get_by_text("1 face(s)").count() == 1
+            assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the face's probability chart
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(SCREENSHOTS / "predict-astronaut.png"), full_page=True)
+        finally:
+            browser.close()
+    log = (tmp_path / "streamlit.log").read_text()
+    assert "Traceback" not in log, log[-3000:]

@@ -33,8 +33,9 @@ def ship_run(run: RunPaths, destination: str | Path, dataset: FerDataset, *,
     for source in (run.config, run.metrics_log, run.summary):
         if source.exists():
             shutil.copy2(source, shipped.root / source.name)
-    if run.reports_dir.exists():
-        shutil.copytree(run.reports_dir, shipped.reports_dir)
+    if run.report_markdown.exists():  # the run's full paper-layout report; evaluations are redone below
+        shipped.reports_dir.mkdir(parents=True)
+        shutil.copy2(run.report_markdown, shipped.report_markdown)
     model, card = load_checkpoint(run.checkpoint_dir)
     card.extra["shipped_from_run"] = run.run_id
     save_checkpoint(model, card, shipped.checkpoint_dir, half=True)
@@ -56,8 +57,9 @@ def evaluate_shipped(shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[st
         results[f"softmax (TTA {tta})"] = metrics
         name = "softmax" if tta == "none" else f"softmax_tta-{tta}"
         atomic_write_json(shipped.evaluation_file("val", name), metrics)
-    for meta_path in sorted(shipped.heads_dir.glob("*.json")) if shipped.heads_dir.exists() else []:
-        head = meta_path.stem
+    from fer_engine.heads.fitting import fitted_head_names
+
+    for head in fitted_head_names(shipped):
         metrics = evaluate_checkpoint(shipped.root, dataset, "val", head=head).to_dict()
         results[f"{head} head"] = metrics
         atomic_write_json(shipped.evaluation_file("val", head), metrics)
@@ -79,18 +81,16 @@ def _ship_embeddings(source: Path, target: Path) -> None:
 
 def _ship_small_heads(run: RunPaths, shipped: RunPaths) -> None:
     """Copy fitted heads that beat the softmax on val and are small enough for git."""
-    if not run.heads_dir.exists():
-        return
-    softmax = _read_json(run.evaluation_file("val", "softmax"))
-    softmax_accuracy = softmax.get("accuracy", 0.0)
-    for meta_path in sorted(run.heads_dir.glob("*.json")):
-        head = meta_path.stem.split(".")[0]
+    from fer_engine.heads.fitting import fitted_head_names
+
+    softmax_accuracy = _read_json(run.evaluation_file("val", "softmax")).get("accuracy", 0.0)
+    for head in fitted_head_names(run):
         evaluation = _read_json(run.evaluation_file("val", head))
-        files = [p for p in run.heads_dir.glob(f"{head}.*") if p != meta_path]
+        files = [p for p in run.heads_dir.glob(f"{head}.*")]
         size = sum(p.stat().st_size for p in files)
         if evaluation.get("accuracy", 0.0) > softmax_accuracy and size <= MAX_SHIPPED_HEAD_BYTES:
             shipped.heads_dir.mkdir(parents=True, exist_ok=True)
-            for path in files + [meta_path]:
+            for path in files:
                 shutil.copy2(path, shipped.heads_dir / path.name)
 
 

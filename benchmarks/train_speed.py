@@ -11,6 +11,8 @@ For each architecture it measures
 Examples:
   python3 benchmarks/train_speed.py --arch vgg19_bn vgg19_bn_half --batch-size 64 --steps 3
   python3 benchmarks/train_speed.py --data /path/fer2013.zip --arch vgg19_bn --steps 20 --modes bf16-cl
+  # on a CPU shared with other work: one thread, CPU-time clock (images per CPU-second of one core)
+  python3 benchmarks/train_speed.py --threads 1 --clock cpu --modes fp32,fp32-cl,bf16,bf16-cl
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fer_engine.data.dataset import FerDataset, Split  # noqa: E402
 from fer_engine.data.synthetic import synthetic_images  # noqa: E402
-from fer_engine.device import autocast, resolve_device, resolve_precision  # noqa: E402
+from fer_engine.device import autocast, device_name, resolve_device, resolve_precision  # noqa: E402
 from fer_engine.inference import run_inference  # noqa: E402
 from fer_engine.models import create_model  # noqa: E402
 from fer_engine.runs.layout import RunPaths  # noqa: E402
@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     dataset = make_dataset(args.data, args.batch_size, args.steps + args.warmup, args.eval_images)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
-    print(f"device {device} ({device_name}), torch {torch.__version__}, threads {torch.get_num_threads()}, "
+    name_of_device = device_name(device)
+    print(f"device {device} ({name_of_device}), torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up, {args.clock} clock, load average "
           f"{os.getloadavg()[0]:.1f}")
     peak = _peak(device)
@@ -219,16 +219,6 @@ def main(argv: list[str] | None = None) -> int:
         evaluation = eval_speed(arch, dataset, device, eval_precision, True, args.eval_images, args.clock)
         print(f"{arch:<16} {'evaluation ' + eval_precision + '-cl':<28} {evaluation:>9.1f}", flush=True)
     return 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "cpu"
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from fer_engine.errors import FerError
 from fer_engine.jobs.launch import die_with_parent

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 from fer_engine.data.dataset import FerDataset
-from fer_engine.device import autocast, resolve_device, resolve_precision
+from fer_engine.device import autocast, device_name, resolve_device, resolve_precision
 from fer_engine.errors import ConfigError
 from fer_engine.io_utils import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
 from fer_engine.models import create_model
@@ -400,7 +399,7 @@ class _TrainingSession:
             "train_seconds": progress.train_seconds,
             "images_per_second": images_per_second,
             "device": str(self.device),
-            "device_name": _device_name(self.device),
+            "device_name": device_name(self.device),
             "precision": self.precision,
             "world_size": self.context.world_size,
             "torch_version": torch.__version__,
@@ -442,19 +441,6 @@ def _progress_bar(total: int, description: str, show: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=description, leave=False, dynamic_ncols=True)
-
-
-def _device_name(device: torch.device) -> str:
-    """The GPU's name, or the CPU model from /proc/cpuinfo."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _format_record(record: dict[str, Any]) -> str:

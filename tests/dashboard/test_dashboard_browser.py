@@ -5,7 +5,6 @@ Screenshots of each page go to test-artifacts/screenshots/ (gitignored).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest

@@ -24,7 +24,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from dashboard.browser import PAGE_PATHS, chromium_available, launch_chromium, open_page, running_dashboard, upload_photo  # noqa: E402
+from dashboard.browser import (
+    PAGE_PATHS,
+    chromium_available,
+    launch_chromium,
+    open_page,
+    running_dashboard,
+    upload_photo,
+)
 
 
 def _prepare(args: argparse.Namespace, scratch: Path) -> dict[str, str]:
@@ -75,8 +82,8 @@ def main() -> int:
     if not chromium_available():
         print("chromium is not installed (apt-get install chromium)", file=sys.stderr)
         return 1
-    from playwright.sync_api import sync_playwright
     from PIL import Image
+    from playwright.sync_api import sync_playwright
     from skimage.data import astronaut
 
     with tempfile.TemporaryDirectory(prefix="fer-dashboard-timing-") as scratch_name:

@@ -9,7 +9,7 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(_REPO_ROOT) not in sys.path:  # `dashboard.components` must import when Streamlit runs this file directly
     sys.path.insert(0, str(_REPO_ROOT))
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
 PAGES = [
     st.Page("views/overview.py", title="Overview", icon=":material/home:", default=True),

@@ -12,9 +12,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_PATH = "/usr/bin/chromium"
@@ -49,32 +49,36 @@ def running_dashboard(env: dict[str, str], port: int | None = None, timeout_s: f
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
                "--server.headless", "true", "--server.port", str(port), "--server.address", "localhost",
                "--browser.gatherUsageStats", "false"]
-    log = open(log_path, "w") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited with status {process.returncode} (log: {log_path})")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the dashboard did not answer on {url} within {timeout_s:.0f} s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
+    with open(log_path or os.devnull, "w") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        url = f"http://localhost:{port}"
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if log_path:
-            log.close()
+            _wait_until_healthy(process, url, timeout_s, log_path)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_until_healthy(process: subprocess.Popen, url: str, timeout_s: float, log_path: Path | None) -> None:
+    """Poll Streamlit's health endpoint until it answers (or the process dies, or time runs out)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {process.returncode} (log: {log_path})")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the dashboard did not answer on {url} within {timeout_s:.0f} s")
+        time.sleep(0.5)
 
 
 def launch_chromium(playwright):

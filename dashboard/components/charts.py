@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ def confusion_heatmap(matrix: Sequence[Sequence[float]], class_names: Sequence[s
                       title: str = "") -> go.Figure:
     """Heatmap of a confusion matrix (rows true class, columns predicted), values written in the cells."""
     values = np.asarray(matrix, dtype=float)
-    text = np.vectorize(lambda v: f"{v:.2f}" if normalized else f"{int(round(v))}")(values) if values.size else values
+    text = np.vectorize(lambda v: f"{v:.2f}" if normalized else f"{round(v)}")(values) if values.size else values
     figure = go.Figure(go.Heatmap(z=values, x=list(class_names), y=list(class_names), colorscale="Blues",
                                   text=text, texttemplate="%{text}", showscale=False,
                                   zmin=0, zmax=1 if normalized else None))

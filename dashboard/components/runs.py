@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import streamlit as st
 
+from dashboard.components.settings import default_run_dir, runs_root
 from fer_engine.errors import RunNotFoundError
 from fer_engine.runs.layout import RunPaths
 from fer_engine.runs.store import RunRecord, RunStore, validate_run_id
-
-from dashboard.components.settings import default_run_dir, runs_root
 
 SHIPPED_LABEL = "shipped default model"
 

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard.components import cached
 from dashboard.components.data_view import PAPER_COUNTS_NAME, render_audit, render_counts
 from dashboard.components.engine import optional_module, show_error
-from dashboard.components.settings import (DATASET_TYPES, MAX_DATASET_MB, data_path, set_data_path, uploads_dir)
+from dashboard.components.settings import DATASET_TYPES, MAX_DATASET_MB, data_path, set_data_path, uploads_dir
 from dashboard.components.uploads import save_upload
 from fer_engine.errors import FerError
 

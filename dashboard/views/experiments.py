@@ -10,8 +10,10 @@ import streamlit as st
 from dashboard.components.charts import confusion_heatmap, curves, grouped_bar
 from dashboard.components.engine import optional_module, show_error
 from dashboard.components.evaluations import evaluated_splits, run_evaluations
-from dashboard.components.runs import run_store
+from dashboard.components.runs import has_checkpoint, run_store
+from dashboard.components.settings import default_run_dir
 from fer_engine.errors import FerError
+from fer_engine.runs.layout import RunPaths
 
 st.title("Experiments")
 
@@ -26,16 +28,21 @@ METRIC_COLUMNS = ["accuracy", "balanced_accuracy", "macro_precision", "macro_rec
                   "weighted_precision", "weighted_recall", "weighted_f1", "n"]
 
 store = run_store()
-records = store.list()
-if not records:
+folders = {record.run_id: store.root / record.run_id for record in store.list() if (store.root / record.run_id).is_dir()}
+shipped = RunPaths(default_run_dir())
+if has_checkpoint(shipped) and shipped.run_id not in folders:
+    folders[shipped.run_id] = shipped.root  # the shipped model compares like any run
+if not folders:
     st.info(f"No runs under `{store.root}` yet. Queue one on the Train page (or set FER_RUNS_DIR).")
     st.stop()
 
 try:
-    table = compare.compare_runs([record.run_id for record in records], store=store, all_config=False)
+    table = compare.compare_runs([RunPaths(folder) for folder in folders.values()], store=store, all_config=False)
 except FerError as exc:
     show_error(exc, "Reading the runs")
     st.stop()
+if shipped.run_id in table.index and shipped.root == folders.get(shipped.run_id):
+    table.loc[shipped.run_id, "status"] = "shipped"
 
 filters = st.columns([2, 1, 1])
 text = filters[0].text_input("filter (run id, name, arch, preset, loss contain)", key="runs-filter")
@@ -68,7 +75,7 @@ if len(selected) < 2:
     st.info("Pick at least two runs to compare them.")
     st.stop()
 
-runs = {run_id: store.paths(run_id) for run_id in selected}
+runs = {run_id: RunPaths(folders[run_id]) for run_id in selected}
 splits = sorted({split for run in runs.values() for split in evaluated_splits(run)},
                 key=lambda s: ("val", "test", "train").index(s) if s in ("val", "test", "train") else 9)
 split = st.radio("split", splits or ["val"], horizontal=True, key="compare-split",
@@ -168,7 +175,7 @@ with tabs[5]:
 
 with tabs[6]:
     try:
-        differing = compare.compare_runs(selected, store=store, all_config=False)
+        differing = compare.compare_runs(list(runs.values()), store=store, all_config=False)
         st.dataframe(differing[[c for c in differing.columns if c.startswith("config.")]].T.astype(str), key="config-diff")
         st.caption("Config fields whose values differ between the selected runs.")
     except FerError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import streamlit as st
@@ -56,7 +57,7 @@ with state_column:
     root = runs_root()
     try:
         runs = list_runs()
-    except Exception as exc:  # a broken index should not hide the rest of the page
+    except (FerError, sqlite3.Error, OSError) as exc:  # a broken index should not hide the rest of the page
         show_error(exc, f"Reading the run index in {root}")
         runs = []
     finished = sum(1 for run in runs if run.status == "succeeded")

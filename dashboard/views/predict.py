@@ -21,7 +21,7 @@ st.caption("Upload one or more photos, or take one with the camera: each face ge
 predictor_module = optional_module("fer_engine.predict.predictor", "Prediction")
 if predictor_module is None:
     st.stop()
-from fer_engine.predict import HEAD_CHOICES, detectors, image_io  # noqa: E402
+from fer_engine.predict import HEAD_CHOICES, detectors, image_io
 
 choices = run_choices(keep=has_checkpoint)
 if not choices:
@@ -83,8 +83,10 @@ except FerError as exc:
     show_error(exc, "Loading the model")
     st.stop()
 
-from fer_engine.predict import annotate  # noqa: E402
-from fer_engine.predict import saliency  # noqa: E402
+from fer_engine.predict import (
+    annotate,
+    saliency,
+)
 
 gallery = []
 for photo_index, photo in enumerate(photos):

@@ -39,10 +39,10 @@ def _section_of(name: str) -> str:
 
 def _field_choices() -> dict[str, list[str]]:
     """Allowed values of the choice fields, as the library declares them."""
+    import torch
+
     from fer_engine.models import available_models
     from fer_engine.training import config as config_module
-
-    import torch
 
     names = {"optimizer": "OPTIMIZERS", "scheduler": "SCHEDULERS", "select_metric": "SELECT_METRICS",
              "loss": "LOSSES", "class_weighting": "CLASS_WEIGHTINGS", "eval_tta": "TTA_MODES",

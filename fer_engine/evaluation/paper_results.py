@@ -139,3 +139,8 @@ def paper_result(loss: str, head: str, split: str) -> PaperResult | None:
         if (result.loss, result.head, result.split) == (family, head, split):
             return result
     return None
+
+# Paper Table 1: images per class in the whole FER2013 (all three splits, 35,887 images).
+PAPER_CLASS_TOTALS: dict[str, int] = {
+    "angry": 4953, "disgust": 547, "fear": 5121, "happy": 8989, "sad": 6077, "surprise": 4002, "neutral": 6198,
+}

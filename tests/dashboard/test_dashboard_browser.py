@@ -8,11 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _fixtures_dashboard import REPO_ROOT, dataset_val_keys, make_dataset, make_run
 from PIL import Image
 
-from _fixtures_dashboard import REPO_ROOT, dataset_val_keys, make_dataset, make_run
-
-from dashboard.browser import PAGE_PATHS, chromium_available, launch_chromium, open_page, running_dashboard, upload_photo
+from dashboard.browser import (
+    PAGE_PATHS,
+    chromium_available,
+    launch_chromium,
+    open_page,
+    running_dashboard,
+    upload_photo,
+)
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -53,6 +59,12 @@ def test_dashboard_in_chromium(dashboard_env: dict[str, str], tmp_path: Path) ->
                 assert page.locator("h1").first.inner_text().strip(), f"{title} has no title"
                 page.wait_for_timeout(1000)  # charts and canvas tables paint after the script run ends
                 page.screenshot(path=str(SCREENSHOTS / f"{title.lower()}.png"), full_page=True)
+            open_page(page, url, "Embeddings", query="projection=PCA")
+            page.locator('[data-testid="stPlotlyChart"] .scatterlayer .point').first.click(force=True)
+            page.get_by_text("No point selected.").wait_for(state="detached", timeout=60_000)
+            page.get_by_text("predicted", exact=False).last.wait_for(timeout=60_000)
+            assert page.locator('[data-testid="stImage"]').count() == 1, "clicking a point shows no face"
+            page.screenshot(path=str(SCREENSHOTS / "embeddings-selected.png"), full_page=True)
             open_page(page, url, "Predict")
             upload_photo(page, photo)
             assert page.get_by_text("1 face(s)").count() == 1

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _fixtures_dashboard import APP_FILE, dataset_val_keys, make_dataset, make_run
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-
-from _fixtures_dashboard import APP_FILE, dataset_val_keys, make_dataset, make_run
 
 PAGES = ["views/overview.py", "views/data.py", "views/train.py", "views/experiments.py", "views/embeddings.py",
          "views/predict.py"]
@@ -259,3 +258,13 @@ def test_dashboard_face_lookup_by_key(populated: Path) -> None:
     val = load_dataset(source).split("val")
     assert np.array_equal(face_by_key(source, str(val.keys[5])), val.images[5])
     assert face_by_key(source, "no/such/key.jpg") is None
+
+
+def test_dashboard_experiments_lists_the_shipped_model(populated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = make_run(populated / "elsewhere", "shipped-run", seed=2)
+    monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(shipped.root))
+    app = open_page("views/experiments.py")
+    runs = table_with(app, "status", "arch")
+    assert runs.loc["shipped-run", "status"] == "shipped" and len(runs) == 3
+    app.multiselect(key="compare-runs").set_value(["shipped-run", "run-a"]).run()
+    assert set(table_with(app, "run", "head", "accuracy")["run"]) == {"shipped-run", "run-a"}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import _fixtures_dashboard  # noqa: F401  (puts the repository root on sys.path for `dashboard`)
 import numpy as np
 import pytest
 
-import _fixtures_dashboard  # noqa: F401  (puts the repository root on sys.path for `dashboard`)
 from dashboard.components.projection import project
 
 

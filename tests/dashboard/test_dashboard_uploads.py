@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import _fixtures_dashboard  # noqa: F401  (puts the repository root on sys.path for `dashboard`)
 import pytest
 
-import _fixtures_dashboard  # noqa: F401  (puts the repository root on sys.path for `dashboard`)
 from dashboard.components.uploads import sanitize_filename, save_upload
 from fer_engine.errors import DataError
 

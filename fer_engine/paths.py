@@ -26,3 +26,9 @@ def runs_root(explicit: str | os.PathLike | None = None) -> Path:
     path = Path(explicit or os.environ.get("FER_RUNS_DIR") or "runs")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def default_checkpoint_dir() -> Path:
+    """The default model used by `fer predict` and the dashboard: `FER_DEFAULT_CHECKPOINT`, else checkpoints/default."""
+    override = os.environ.get("FER_DEFAULT_CHECKPOINT")
+    return Path(override) if override else DEFAULT_CHECKPOINT_DIR

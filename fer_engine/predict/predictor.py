@@ -19,7 +19,7 @@ from fer_engine.data.preprocess import to_fer_gray
 from fer_engine.errors import ConfigError, DataError, ModelError
 from fer_engine.inference import TTA_MODES, run_inference
 from fer_engine.models.checkpoint import ModelCard, load_checkpoint, resolve_checkpoint_dir
-from fer_engine.paths import DEFAULT_CHECKPOINT_DIR
+from fer_engine.paths import default_checkpoint_dir
 from fer_engine.predict import HEAD_CHOICES
 from fer_engine.predict.detectors import DEFAULT_DETECTOR, FaceBox, FaceDetector, create_detector, detect_faces
 from fer_engine.predict.framing import crop_face_fer, framing_for
@@ -190,12 +190,13 @@ class Predictor:
 
 def default_checkpoint() -> Path:
     """The shipped model's run folder, or a ModelError saying it is missing and what to pass instead."""
-    if not any((DEFAULT_CHECKPOINT_DIR / sub / "model.safetensors").is_file() for sub in ("checkpoint", ".")):
+    default_dir = default_checkpoint_dir()
+    if not any((default_dir / sub / "model.safetensors").is_file() for sub in ("checkpoint", ".")):
         raise ModelError(
-            f"the default model is not installed: {DEFAULT_CHECKPOINT_DIR} has no checkpoint/model.safetensors. "
+            f"the default model is not installed: {default_dir} has no checkpoint/model.safetensors. "
             "Pass --checkpoint PATH_OR_RUN (a run folder, run id or checkpoint folder), or train one with `fer train`"
         )
-    return DEFAULT_CHECKPOINT_DIR
+    return default_dir
 
 
 def clip_box(box: FaceBox, width: int, height: int) -> tuple[int, int, int, int]:

@@ -81,9 +81,7 @@ def test_predict_faces_takes_crops_of_any_size_and_tta(checkpoint: Path) -> None
 
 
 def test_default_checkpoint_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import fer_engine.predict.predictor as predictor_module
-
-    monkeypatch.setattr(predictor_module, "DEFAULT_CHECKPOINT_DIR", tmp_path / "checkpoints" / "default")
+    monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(tmp_path / "checkpoints" / "default"))
     with pytest.raises(ModelError, match="default model is not installed.*--checkpoint"):
         Predictor.from_checkpoint()
 

@@ -63,6 +63,8 @@ def test_dashboard_in_chromium(dashboard_env: dict[str, str], tmp_path: Path) ->
             page.locator('[data-testid="stPlotlyChart"] .scatterlayer .point').first.click(force=True)
             page.get_by_text("No point selected.").wait_for(state="detached", timeout=60_000)
             page.get_by_text("predicted", exact=False).last.wait_for(timeout=60_000)
+            # The face image renders a moment after the caption: wait for it, then check there is exactly one.
+            page.locator('[data-testid="stImage"]').first.wait_for(timeout=60_000)
             assert page.locator('[data-testid="stImage"]').count() == 1, "clicking a point shows no face"
             page.screenshot(path=str(SCREENSHOTS / "embeddings-selected.png"), full_page=True)
             open_page(page, url, "Predict")

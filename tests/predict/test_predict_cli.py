@@ -75,9 +75,7 @@ def test_exit_status_is_non_zero_only_when_nothing_was_readable(checkpoint, phot
 def test_text_output_and_missing_default_model(checkpoint, photos, monkeypatch, tmp_path, capsys) -> None:
     assert main(["predict", str(photos["folder"] / "astro naut.png"), "--checkpoint", str(checkpoint), "--tta"]) == 0
     assert "1 face(s):" in capsys.readouterr().out
-    import fer_engine.predict.predictor as predictor_module
-
-    monkeypatch.setattr(predictor_module, "DEFAULT_CHECKPOINT_DIR", tmp_path / "nowhere")
+    monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(tmp_path / "nowhere"))
     assert main(["predict", str(photos["folder"])]) == 2
     assert "default model is not installed" in capsys.readouterr().err
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_engine.paths import DEFAULT_CHECKPOINT_DIR, cache_dir
+from fer_engine.paths import cache_dir, default_checkpoint_dir
 from fer_engine.paths import runs_root as engine_runs_root
 
 DATA_PATH_KEY = "data_path"  # session key shared by every page: the dataset the user pointed at
 DATA_PATH_ENV_VARS = ("FER_DATA_PATH", "FER2013_PATH")
-DEFAULT_CHECKPOINT_ENV = "FER_DEFAULT_CHECKPOINT"
 WORKER_AUTOSTART_ENV = "FER_DASHBOARD_AUTOSTART_WORKER"
 
 MAX_PHOTO_MB = 15
@@ -28,8 +27,7 @@ def runs_root() -> Path:
 
 def default_run_dir() -> Path:
     """The shipped default run folder (`FER_DEFAULT_CHECKPOINT` overrides checkpoints/default)."""
-    override = os.environ.get(DEFAULT_CHECKPOINT_ENV)
-    return Path(override) if override else DEFAULT_CHECKPOINT_DIR
+    return default_checkpoint_dir()
 
 
 def data_path() -> str:

@@ -71,13 +71,13 @@ def classification_rows(label: str, model: torch.nn.Module, card: ModelCard, rep
     return rows
 
 
-def end_to_end_rows(checkpoint: Path, detector: str, repeats: int) -> list[str]:
+def end_to_end_rows(checkpoint: Path, detector: str, precision: str, repeats: int) -> list[str]:
     """Median end-to-end ms for the one-face 640x480 and ten-face 1920x1080 JPEGs, with a split of where it goes."""
     from fer_engine.predict.detectors import detect_faces
     from fer_engine.predict.image_io import read_rgb
     from fer_engine.predict.predictor import Predictor
 
-    predictor = Predictor.from_checkpoint(checkpoint, detector=detector)
+    predictor = Predictor.from_checkpoint(checkpoint, detector=detector, precision=precision)
     one_face = face_scenes.astronaut_variants((640, 480))[0]
     ten_faces = face_scenes.group_scenes(1, (1920, 1080))[0]
     rows = []
@@ -89,16 +89,34 @@ def end_to_end_rows(checkpoint: Path, detector: str, repeats: int) -> list[str]:
         rgb = read_rgb(data)
         detect = median_ms(lambda: detect_faces(predictor.detector, rgb), repeats)
         height, width = scene.image.shape[:2]
-        rows.append(f"| {width}x{height}, {len(scene.faces)} face(s) | {detector} | {found} | {total:.1f} | {decode:.1f} | {detect:.1f} "
+        rows.append(f"| {width}x{height}, {len(scene.faces)} face(s) | {detector} | {predictor.precision} | {found} | {total:.1f} | {decode:.1f} | {detect:.1f} "
                     f"| {max(0.0, total - decode - detect):.1f} | < {target} |")
     return rows
+
+
+def precision_agreement(checkpoint: Path, data: str) -> str:
+    """PublicTest accuracy of the checkpoint in fp32 and bf16, and how often their labels agree."""
+    from fer_engine.data.loader import load_dataset
+    from fer_engine.inference import run_inference
+
+    split = load_dataset(data).split("val")
+    model, _ = load_checkpoint(checkpoint)
+    labels = {}
+    for precision in ("fp32", "bf16"):
+        labels[precision] = run_inference(model, split.images, batch_size=256, precision=precision).logits.argmax(1)
+    accuracy = {p: float((v == split.labels).mean()) for p, v in labels.items()}
+    agree = float((labels["fp32"] == labels["bf16"]).mean())
+    return (f"PublicTest ({len(split.labels)} faces, no TTA): fp32 accuracy {100 * accuracy['fp32']:.2f}%, "
+            f"bf16 {100 * accuracy['bf16']:.2f}%, same label for {100 * agree:.2f}% of faces")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=None, help="also time this checkpoint, and use it end to end")
     parser.add_argument("--archs", nargs="*", default=["vgg19_bn"], help="architectures timed with random weights")
-    parser.add_argument("--detectors", nargs="*", default=["blazeface", "blazeface_whole"], help="detectors for end to end")
+    parser.add_argument("--detectors", nargs="*", default=["blazeface", "blazeface_tiled"], help="detectors for end to end")
+    parser.add_argument("--precisions", nargs="*", default=["auto", "fp32"], help="classifier precision end to end")
+    parser.add_argument("--data", default=None, help="FER2013 source: also compare fp32 and bf16 labels on PublicTest")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args(argv)
@@ -125,11 +143,15 @@ def main(argv: list[str] | None = None) -> int:
             model = create_model(args.archs[0]).eval()
             checkpoint = save_checkpoint(model, ModelCard(arch=args.archs[0], embedding_dim=model.embedding_dim), Path(tmp) / "ckpt")
         print(f"\n## End to end (JPEG bytes -> faces with labels; {card.arch if args.checkpoint else args.archs[0]}, "
-              "PyTorch fp32, loaded once; median ms)\n")
-        print("| photo | detector | faces found | total | decode | detect | crop + classify | target |\n|---|---|---|---|---|---|---|---|")
+              "PyTorch, loaded once; median ms)\n")
+        print("| photo | detector | classifier | faces found | total | decode | detect | crop + classify | target |\n"
+              "|---|---|---|---|---|---|---|---|---|")
         for detector in args.detectors:
-            for row in end_to_end_rows(checkpoint, detector, max(5, args.repeats // 2)):
-                print(row, flush=True)
+            for precision in args.precisions:
+                for row in end_to_end_rows(checkpoint, detector, precision, max(5, args.repeats // 2)):
+                    print(row, flush=True)
+        if args.data and args.checkpoint:
+            print(f"\n## bf16 against fp32\n\n{precision_agreement(checkpoint, args.data)}")
     return 0
 
 

@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tta", default="none", choices=TTA_MODES, nargs="?", const="flip",
                         help="test-time augmentation; a bare --tta means flip")
     parser.add_argument("--no-align", action="store_true", help="do not rotate faces so the eyes are level")
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                        help="classifier arithmetic; auto = bf16 on CPUs with AMX/AVX512-bf16 (fp32 matches `fer evaluate`)")
     parser.add_argument("--device", default="cpu", help="cpu, auto or cuda:N")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per input image")
     parser.add_argument("--annotate", metavar="OUTDIR", default=None, help="write copies with boxes and labels here (PNG)")
@@ -41,7 +43,8 @@ def predict_command(args: argparse.Namespace) -> int:
     if not files:
         raise DataError(f"no image files found in {', '.join(args.inputs)}")
     predictor = Predictor.from_checkpoint(args.checkpoint, head=args.head, detector=args.detector, tta=args.tta,
-                                          device=str(resolve_device(args.device)), align_eyes=not args.no_align)
+                                          device=str(resolve_device(args.device)), align_eyes=not args.no_align,
+                                          precision=args.precision)
     writer = _OutputWriter(args.annotate, args.saliency, predictor)
     results: list[ImagePrediction] = []
     for path in files:

@@ -38,13 +38,16 @@ class Framing:
 
 # Measured by `benchmarks/detector_comparison.py --part framing` on 300 FER2013 PublicTest images (seed 11),
 # each 4x upscaled (192 px) on a grey 448x448 canvas. Medians over the images where the detector fired:
-#   blazeface  289/300 found: box width 0.833 of the crop, box centre +0.008 / +0.091 of the crop below-right
+#   blazeface (LiteRT pyramid, the default) 295/300 found: box width 0.851 of the crop, centre +0.005 / +0.093
+#   below-right of the crop's centre (measured 2026-11-27); blazeface_tiled (MediaPipe) 292/300: 0.833,
+#   +0.008 / +0.083; blazeface_whole 289/300: box width 0.833 of the crop, box centre +0.008 / +0.091
 #   blazeface_full 187/300: 0.875, -0.003 / +0.034;  dlib_hog 224/300: 0.807, +0.018 / +0.044;
 #   haar 203/300: 0.938, +0.005 / -0.005.
 # So FER2013 frames a face ~1.2x wider than BlazeFace's box, with more forehead above it.
 _BLAZEFACE_SHORT = Framing(scale=1.200, offset_x=-0.008, offset_y=-0.091)
 FER_FRAMING: dict[str, Framing] = {
-    "blazeface": _BLAZEFACE_SHORT,
+    "blazeface": Framing(scale=1.176, offset_x=-0.005, offset_y=-0.093),
+    "blazeface_tiled": Framing(scale=1.200, offset_x=-0.008, offset_y=-0.083),
     "blazeface_whole": _BLAZEFACE_SHORT,
     "blazeface_full": Framing(scale=1.143, offset_x=0.003, offset_y=-0.034),
     "dlib_hog": Framing(scale=1.239, offset_x=-0.018, offset_y=-0.044),

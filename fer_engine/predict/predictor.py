@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from fer_engine.data.preprocess import to_fer_gray
+from fer_engine.device import resolve_precision
 from fer_engine.errors import ConfigError, DataError, ModelError
 from fer_engine.inference import TTA_MODES, run_inference
 from fer_engine.models.checkpoint import ModelCard, load_checkpoint, resolve_checkpoint_dir
@@ -78,6 +79,7 @@ class Predictor:
         device: str | torch.device = "cpu",
         align_eyes: bool = True,
         checkpoint_dir: Path | None = None,
+        precision: str = "auto",
     ):
         if tta not in TTA_MODES:
             raise ConfigError(f"unknown TTA mode '{tta}' (choose from {', '.join(TTA_MODES)})")
@@ -90,6 +92,9 @@ class Predictor:
         self.head_estimator = head_estimator
         self.tta = tta
         self.device = torch.device(device)
+        # bf16 on CPUs with AMX/AVX512-bf16 halves per-face time; PublicTest labels agree with fp32 on 99.6%
+        # (benchmarks/predict_speed.py --data). `precision="fp32"` reproduces `fer evaluate` exactly.
+        self.precision = resolve_precision(precision, self.device)
         self.align_eyes = align_eyes
         self.checkpoint_dir = checkpoint_dir
         self._detector_spec = detector
@@ -105,6 +110,7 @@ class Predictor:
         tta: str = "none",
         device: str = "cpu",
         align_eyes: bool = True,
+        precision: str = "auto",
     ) -> "Predictor":
         """Load a checkpoint (default: the shipped one) and, for head != 'softmax', that run's fitted head."""
         if head not in HEAD_CHOICES:
@@ -113,7 +119,7 @@ class Predictor:
         model, card = load_checkpoint(checkpoint_dir, device=device)
         estimator = None if head == "softmax" else load_run_head(checkpoint_dir, head)
         return cls(model, card, head=head, head_estimator=estimator, detector=detector, tta=tta, device=device,
-                   align_eyes=align_eyes, checkpoint_dir=checkpoint_dir)
+                   align_eyes=align_eyes, checkpoint_dir=checkpoint_dir, precision=precision)
 
     @property
     def detector(self) -> FaceDetector:
@@ -131,7 +137,7 @@ class Predictor:
         faces = np.asarray(faces, dtype=np.uint8)
         if faces.ndim != 3:
             raise DataError(f"faces must be an (N, 48, 48) uint8 array, not shape {faces.shape}")
-        output = run_inference(self.model, faces, batch_size=64, device=self.device, tta=self.tta)
+        output = run_inference(self.model, faces, batch_size=64, device=self.device, precision=self.precision, tta=self.tta)
         if self.head == "softmax":
             return output.probabilities.astype(np.float64), output.embeddings
         return head_probabilities(self.head_estimator, output.embeddings, len(self.class_names)), output.embeddings

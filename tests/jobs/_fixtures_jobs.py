@@ -49,10 +49,25 @@ class FakeSpec:
 
 
 def marker_runner(spec: dict[str, Any], *, run: RunPaths, on_event: Callable, should_stop: Callable) -> RunPaths:
-    """Append 'job_id pid run_id' to the marker file: proves which process ran which job, and how often."""
+    """Append 'job_id pid run_id' to the marker file: proves which process ran which job, and how often.
+
+    Under torchrun the ranks meet in a gloo process group first, as the real trainer's DDP setup makes them:
+    without it rank 0 could finish the job before rank 1 has even started.
+    """
     time.sleep(spec.get("sleep_s", 0.0))
-    with open(spec["marker"], "a", encoding="utf-8") as handle:
-        handle.write(f"{os.environ.get('FER_JOB_ID')} {os.getpid()} {run.run_id}\n")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        import torch.distributed as dist
+
+        dist.init_process_group("gloo")
+    try:
+        with open(spec["marker"], "a", encoding="utf-8") as handle:
+            handle.write(f"{os.environ.get('FER_JOB_ID')} {os.getpid()} {run.run_id}\n")
+        if distributed:
+            dist.barrier()
+    finally:
+        if distributed:
+            dist.destroy_process_group()
     return run
 
 

@@ -54,10 +54,11 @@ def test_eight_readers_and_two_writers_never_hit_a_lock_error(tmp_path: Path) ->
         out, _ = process.communicate(timeout=90)
         outputs.append((process.returncode, out))
     assert all(code == 0 for code, _ in outputs), outputs
-    assert not any("locked" in out for _, out in outputs)
+    assert not any("locked" in out for _, out in outputs), outputs
     counts = [int(out.split()[-1]) for _, out in outputs]
-    assert all(count > 0 for count in counts)
+    assert all(count > 0 for count in counts), outputs
     queue = JobQueue(root)
     writes = sum(counts[8:])
-    assert queue.counts()["succeeded"] + queue.counts()["queued"] == writes  # every submitted job accounted for
+    states = queue.counts()
+    assert states["succeeded"] + states["queued"] == writes, (states, counts)  # every submitted job accounted for
     print(f"\nreader loops {counts[:8]}, writer loops {counts[8:]}")

@@ -87,3 +87,18 @@ def test_export_onnx_writes_a_checked_graph(checkpoint, tmp_path, capsys) -> Non
     assert output.is_file() and output.stat().st_size > 100_000
     difference = float(out.split("max |probability difference| = ")[1].split()[0])
     assert difference < 1e-4
+
+
+def test_precision_and_detector_options_reach_the_predictor(checkpoint, photos, capsys) -> None:
+    """--precision fp32 and --detector blazeface_tiled find the same face as the defaults."""
+    astronaut = str(photos["folder"] / "astro naut.png")
+    results = {}
+    for options in ([], ["--precision", "fp32", "--detector", "blazeface_tiled"]):
+        assert main(["predict", astronaut, "--checkpoint", str(checkpoint), "--json", *options]) == 0
+        results[len(options)] = json.loads(capsys.readouterr().out)[0]["faces"]
+    default, other = results[0], results[4]
+    assert len(default) == len(other) == 1
+    box_a, box_b = default[0]["box"], other[0]["box"]
+    assert abs((box_a[0] + box_a[2] / 2) - (box_b[0] + box_b[2] / 2)) < 12  # same face, two BlazeFace runners
+    with pytest.raises(SystemExit):
+        main(["predict", astronaut, "--precision", "int8"])

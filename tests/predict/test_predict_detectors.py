@@ -28,12 +28,12 @@ def blazeface():
 
 
 def test_registry_names_and_unknown_detector() -> None:
-    assert {"blazeface", "blazeface_whole", "blazeface_full", "haar", "dlib_hog"} <= set(available_detectors())
+    assert {"blazeface", "blazeface_tiled", "blazeface_whole", "blazeface_full", "haar", "dlib_hog"} <= set(available_detectors())
     with pytest.raises(ConfigError, match="unknown face detector 'nope'.*blazeface"):
         create_detector("nope")
 
 
-@pytest.mark.parametrize("name", ["blazeface", "blazeface_full", "haar"])
+@pytest.mark.parametrize("name", ["blazeface", "blazeface_tiled", "blazeface_full", "haar"])
 def test_detectors_find_the_astronaut(name: str) -> None:
     boxes = detect_faces(create_detector(name), skimage.data.astronaut())
     assert len(boxes) == 1
@@ -53,13 +53,14 @@ def test_no_face_in_face_free_photos(blazeface) -> None:
         assert detect_faces(blazeface, image) == []
 
 
-def test_tiles_find_a_small_face_in_a_large_photo(blazeface) -> None:
+@pytest.mark.parametrize("name", ["blazeface", "blazeface_tiled"])
+def test_small_face_in_a_large_photo_is_found(name: str) -> None:
     canvas = np.full((1080, 1920, 3), 110, np.uint8)
     small = cv2.resize(skimage.data.astronaut(), (320, 320), interpolation=cv2.INTER_AREA)  # face ~65 px wide
     canvas[500:820, 1300:1620] = small
     whole = create_detector("blazeface_whole")
     assert detect_faces(whole, canvas) == []  # 1920 px squeezed into 128: the face is ~4 px for the model
-    boxes = detect_faces(blazeface, canvas)
+    boxes = detect_faces(create_detector(name), canvas)
     expected = (1300 + 172 * 0.625, 500 + 64 * 0.625, 65, 72)
     assert len(boxes) == 1 and _iou(boxes[0].as_int_tuple(), expected) > 0.4
 

@@ -180,3 +180,22 @@ def test_fitted_head_from_the_run_folder(tmp_path: Path) -> None:
     assert np.allclose(list(face.probabilities.values()), expected)
     with pytest.raises(ModelError, match="no fitted head 'svm'"):
         Predictor.from_checkpoint(run, head="svm")
+
+
+def test_precision_fp32_reproduces_evaluation_and_bf16_stays_close(checkpoint: Path) -> None:
+    """fp32 gives exactly `run_inference`'s probabilities (what `fer evaluate` reports); bf16 is close to it."""
+    from fer_engine.data.synthetic import synthetic_images
+    from fer_engine.inference import run_inference
+
+    faces = synthetic_images(6, seed=3)[0]
+    fp32 = Predictor.from_checkpoint(checkpoint, precision="fp32")
+    assert fp32.precision == "fp32"
+    probabilities, _ = fp32.classify(faces)
+    logits = run_inference(fp32.model, faces, precision="fp32").logits
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(probabilities, expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
+    bf16 = Predictor.from_checkpoint(checkpoint, precision="bf16")
+    assert np.abs(bf16.classify(faces)[0] - probabilities).max() < 0.05
+    assert Predictor.from_checkpoint(checkpoint).precision in ("bf16", "fp32")  # auto: bf16 only on fast-bf16 CPUs
+    with pytest.raises(ConfigError, match="precision"):
+        Predictor.from_checkpoint(checkpoint, precision="int8")

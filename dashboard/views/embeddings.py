@@ -14,6 +14,7 @@ from dashboard.components.engine import optional_module, show_error
 from dashboard.components.projection import PROJECTION_METHODS, cached_projection
 from dashboard.components.runs import path_mtime, pick_run, run_choices
 from dashboard.components.settings import data_path
+from fer_engine.embeddings.projection import sample_rows
 from fer_engine.errors import FerError
 
 st.title("Embeddings")
@@ -63,9 +64,7 @@ except FerError as exc:
 count = len(embedding_set)
 st.caption(f"Each point is one face, placed by its {embedding_set.embeddings.shape[1]}-d GAP embedding; "
            "nearby points look alike to the model.")
-rows = np.arange(count)
-if count > max_points:
-    rows = np.sort(np.random.default_rng(0).choice(count, size=int(max_points), replace=False))
+rows = sample_rows(count, int(max_points))
 class_names = list(embedding_set.class_names)
 predicted = embedding_set.softmax_predictions
 with st.spinner(f"{method} of {len(rows):,} embeddings (cached afterwards)..."):

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "model",
     "train",
     "embed",
+    "project",
     "heads",
     "evaluate",
     "report",

@@ -110,3 +110,21 @@ def test_bad_head_name_and_unknown_run_exit_2(run, tmp_path, capsys):
     assert "unknown head 'knn'" in capsys.readouterr().err
     assert main(["report", "no-such-run", "--runs-root", str(tmp_path / "runs")]) == 2
     assert "no run 'no-such-run'" in capsys.readouterr().err
+
+
+def test_commands_whose_package_is_missing_say_so_and_the_others_still_work() -> None:
+    """A GPU host with torch but without xgboost can still `fer train`; `fer heads` names what is missing."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "sys.modules['xgboost'] = None\n"  # makes `import xgboost` fail like an absent package
+        "from fer_engine.cli.main import main\n"
+        "print('heads', main(['heads', 'RUN', '--heads', 'svm']))\n"
+        "print('model', main(['model', 'list']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "`fer heads` needs the Python package 'xgboost'" in result.stderr
+    assert "heads 2" in result.stdout and "model 0" in result.stdout and "vgg19_bn" in result.stdout

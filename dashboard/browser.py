@@ -81,10 +81,27 @@ def _wait_until_healthy(process: subprocess.Popen, url: str, timeout_s: float, l
         time.sleep(0.5)
 
 
-def launch_chromium(playwright):
-    """Headless Debian chromium (never a downloaded browser)."""
+def launch_chromium(playwright, extra_args: tuple[str, ...] = ()):
+    """Headless Debian chromium (never a downloaded browser); `extra_args` e.g. a fake camera."""
     return playwright.chromium.launch(executable_path=CHROMIUM_PATH if Path(CHROMIUM_PATH).is_file()
-                                      else shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
+                                      else shutil.which("chromium"), headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+def fake_camera_args(video: Path) -> tuple[str, ...]:
+    """Chromium flags that grant camera access and play `video` (a .y4m or .mjpeg file) as the webcam."""
+    return ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}")
+
+
+def write_y4m(path: Path, rgb, frames: int = 2) -> Path:
+    """A still RGB image as a YUV4MPEG2 (4:2:0) clip, the format Chromium's fake webcam reads."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    yuv = cv2.cvtColor(rgb[: height - height % 2, : width - width % 2], cv2.COLOR_RGB2YUV_I420).tobytes()
+    header = f"YUV4MPEG2 W{width - width % 2} H{height - height % 2} F30:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"".join(b"FRAME\n" + yuv for _ in range(frames)))
+    return path
 
 
 def wait_until_idle(page, timeout_ms: float = 120_000) -> None:

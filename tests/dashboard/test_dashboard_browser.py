@@ -78,3 +78,33 @@ def test_dashboard_in_chromium(dashboard_env: dict[str, str], tmp_path: Path) ->
             browser.close()
     log = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_camera_photo_is_classified(dashboard_env: dict[str, str], tmp_path: Path) -> None:
+    """The Predict page's camera: Chromium's fake webcam plays the astronaut; a snapshot gets its face labelled."""
+    import cv2
+    from playwright.sync_api import sync_playwright
+    from skimage.data import astronaut
+
+    from dashboard.browser import fake_camera_args, write_y4m
+
+    frame = cv2.copyMakeBorder(astronaut()[:, :, :3], 0, 0, 64, 64, cv2.BORDER_CONSTANT, value=(90, 90, 90))  # 640x512
+    video = write_y4m(tmp_path / "webcam.y4m", frame)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with running_dashboard(dashboard_env, log_path=tmp_path / "streamlit.log") as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright, fake_camera_args(video))
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 2000}, permissions=["camera"])
+            page = context.new_page()
+            open_page(page, url, "Predict")
+            page.get_by_text("use the camera").click()
+            page.get_by_role("button", name="Take Photo").click(timeout=120_000)
+            page.get_by_text("face(s)").or_(page.get_by_text("No face found")).first.wait_for(timeout=180_000)
+            assert page.get_by_text("1 face(s)").count() == 1, "the webcam snapshot's face was not found"
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(SCREENSHOTS / "predict-camera.png"), full_page=True)
+        finally:
+            browser.close()
+    log = (tmp_path / "streamlit.log").read_text()
+    assert "Traceback" not in log, log[-3000:]

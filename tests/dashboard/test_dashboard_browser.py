@@ -18,6 +18,7 @@ from dashboard.browser import (
     open_page,
     running_dashboard,
     upload_photo,
+    wait_until_idle,
 )
 
 pytestmark = pytest.mark.browser
@@ -69,14 +70,23 @@ def test_dashboard_in_chromium(dashboard_env: dict[str, str], tmp_path: Path) ->
             page.screenshot(path=str(SCREENSHOTS / "embeddings-selected.png"), full_page=True)
             open_page(page, url, "Predict")
             upload_photo(page, photo)
-            assert page.get_by_text("1 face(s)").count() == 1
-            assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the face's probability chart
-            assert page.locator('[data-testid="stException"]').count() == 0
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(SCREENSHOTS / "predict-astronaut.png"), full_page=True)
+            _assert_one_face_labelled(page, "predict-astronaut.png")
         finally:
             browser.close()
-    log = (tmp_path / "streamlit.log").read_text()
+    _assert_clean_log(tmp_path / "streamlit.log")
+
+
+def _assert_one_face_labelled(page, screenshot: str) -> None:
+    """The Predict result shows one face with its probability chart and no exception; saves a screenshot."""
+    assert page.get_by_text("1 face(s)").count() == 1, "not exactly one face found"
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the face's probability chart
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
+
+
+def _assert_clean_log(log_path: Path) -> None:
+    log = log_path.read_text()
     assert "Traceback" not in log, log[-3000:]
 
 
@@ -100,11 +110,8 @@ def test_camera_photo_is_classified(dashboard_env: dict[str, str], tmp_path: Pat
             page.get_by_text("use the camera").click()
             page.get_by_role("button", name="Take Photo").click(timeout=120_000)
             page.get_by_text("face(s)").or_(page.get_by_text("No face found")).first.wait_for(timeout=180_000)
-            assert page.get_by_text("1 face(s)").count() == 1, "the webcam snapshot's face was not found"
-            assert page.locator('[data-testid="stException"]').count() == 0
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(SCREENSHOTS / "predict-camera.png"), full_page=True)
+            wait_until_idle(page)
+            _assert_one_face_labelled(page, "predict-camera.png")
         finally:
             browser.close()
-    log = (tmp_path / "streamlit.log").read_text()
-    assert "Traceback" not in log, log[-3000:]
+    _assert_clean_log(tmp_path / "streamlit.log")

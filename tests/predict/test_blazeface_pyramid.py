@@ -15,13 +15,6 @@ from fer_engine.predict.detectors.blazeface_pyramid import (
 )
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = ix * iy
-    return inter / (a.w * a.h + b.w * b.h - inter)
-
-
 @pytest.fixture(scope="module")
 def pyramid() -> BlazeFacePyramidDetector:
     return BlazeFacePyramidDetector()
@@ -55,7 +48,7 @@ def test_matches_mediapipe_on_the_whole_photo() -> None:
     ours = BlazeFacePyramidDetector(finest_scale=None).detect(image)
     theirs = create_detector("blazeface_whole").detect(image)
     assert len(ours) == len(theirs) == 1
-    assert _iou(ours[0], theirs[0]) > 0.85
+    assert ours[0].iou(theirs[0]) > 0.85
     assert ours[0].score == pytest.approx(theirs[0].score, abs=0.02)
     assert np.abs(ours[0].landmarks[:2] - theirs[0].landmarks[:2]).max() < 6.0  # eyes, in 512 px
 

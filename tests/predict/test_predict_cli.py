@@ -90,15 +90,21 @@ def test_export_onnx_writes_a_checked_graph(checkpoint, tmp_path, capsys) -> Non
 
 
 def test_precision_and_detector_options_reach_the_predictor(checkpoint, photos, capsys) -> None:
-    """--precision fp32 and --detector blazeface_tiled find the same face as the defaults."""
-    astronaut = str(photos["folder"] / "astro naut.png")
+    """--precision fp32 --detector blazeface_tiled give exactly what a Predictor built with them gives."""
+    from fer_engine.predict.predictor import Predictor
+
+    astronaut = photos["folder"] / "astro naut.png"
     results = {}
     for options in ([], ["--precision", "fp32", "--detector", "blazeface_tiled"]):
-        assert main(["predict", astronaut, "--checkpoint", str(checkpoint), "--json", *options]) == 0
+        assert main(["predict", str(astronaut), "--checkpoint", str(checkpoint), "--json", *options]) == 0
         results[len(options)] = json.loads(capsys.readouterr().out)[0]["faces"]
-    default, other = results[0], results[4]
-    assert len(default) == len(other) == 1
-    box_a, box_b = default[0]["box"], other[0]["box"]
-    assert abs((box_a[0] + box_a[2] / 2) - (box_b[0] + box_b[2] / 2)) < 12  # same face, two BlazeFace runners
+    default, chosen = results[0], results[4]
+    expected = Predictor.from_checkpoint(checkpoint, precision="fp32", detector="blazeface_tiled").predict_image(astronaut)
+    assert len(chosen) == len(expected.faces) == 1
+    assert chosen[0]["box"] == list(expected.faces[0].box)
+    assert chosen[0]["probabilities"] == pytest.approx(expected.faces[0].probabilities, abs=1e-6)
+    assert len(default) == 1  # the default detector finds the same face
+    box_a, box_b = default[0]["box"], chosen[0]["box"]
+    assert abs((box_a[0] + box_a[2] / 2) - (box_b[0] + box_b[2] / 2)) < 12
     with pytest.raises(SystemExit):
-        main(["predict", astronaut, "--precision", "int8"])
+        main(["predict", str(astronaut), "--precision", "int8"])

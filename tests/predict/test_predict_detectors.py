@@ -70,6 +70,8 @@ def test_tile_origins_cover_the_image_and_nms_merges_duplicates() -> None:
     assert starts[0] == 0 and starts[-1] + 512 == 1920
     assert all(b - a <= 512 * 0.7 + 1 for a, b in zip(starts, starts[1:]))
     assert tile_origins(300, 512, 0.3) == [0]
+    assert FaceBox(0, 0, 10, 10).iou(FaceBox(5, 0, 10, 10)) == pytest.approx(50 / 150)
+    assert FaceBox(0, 0, 10, 10).iou(FaceBox(20, 20, 5, 5)) == 0.0
     merged = non_max_suppression([FaceBox(10, 10, 50, 50, 0.6), FaceBox(12, 11, 50, 50, 0.9), FaceBox(300, 10, 50, 50, 0.7)])
     assert sorted((b.x, b.score) for b in merged) == [(12, 0.9), (300, 0.7)]
 

@@ -29,6 +29,13 @@ class FaceBox:
         landmarks = None if self.landmarks is None else self.landmarks * factor
         return replace(self, x=self.x * factor, y=self.y * factor, w=self.w * factor, h=self.h * factor, landmarks=landmarks)
 
+    def iou(self, other: "FaceBox") -> float:
+        """Intersection over union of the two boxes (0 when they do not overlap)."""
+        overlap_w = max(0.0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        overlap_h = max(0.0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        intersection = overlap_w * overlap_h
+        return intersection / (self.w * self.h + other.w * other.h - intersection) if intersection > 0 else 0.0
+
     def as_int_tuple(self) -> tuple[int, int, int, int]:
         """(x, y, w, h) rounded to whole pixels, as written in JSON."""
         return (int(round(self.x)), int(round(self.y)), int(round(self.w)), int(round(self.h)))

@@ -9,6 +9,7 @@ a given size fit the model's range; two or three scales cover faces from ~40 px 
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -145,14 +146,7 @@ def _confirmed(box: FaceBox, finer: list[FaceBox], finer_scale: float) -> bool:
     """
     if max(box.w, box.h) * finer_scale > CONFIRM_MAX_SIDE:
         return True
-    return any(_iou(box, other) >= 0.3 for other in finer)
-
-
-def _iou(a: FaceBox, b: FaceBox) -> float:
-    ix = max(0.0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    iy = max(0.0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = ix * iy
-    return inter / (a.w * a.h + b.w * b.h - inter) if inter > 0 else 0.0
+    return any(box.iou(other) >= 0.3 for other in finer)
 
 
 def _available_cpus() -> set[int]:
@@ -165,14 +159,19 @@ def _available_cpus() -> set[int]:
         return set(range(os.cpu_count() or 1))
 
 
+@functools.lru_cache(maxsize=CACHED_SHAPES)
 def anchor_centres(height: int, width: int) -> np.ndarray:
-    """(K, 2) anchor centres in input pixels, in the model's output order (stride 8 cells, then stride 16)."""
+    """(K, 2) anchor centres in input pixels, in the model's output order (stride 8 cells, then stride 16).
+
+    Cached per input shape like the interpreters (read-only: every pass of a photo size shares it)."""
     centres = []
     for stride, per_cell in HEADS:
         rows, cols = np.meshgrid(np.arange(height // stride), np.arange(width // stride), indexing="ij")
         cell = np.stack([(cols.ravel() + 0.5) * stride, (rows.ravel() + 0.5) * stride], axis=1)
         centres.append(np.repeat(cell, per_cell, axis=0))
-    return np.concatenate(centres).astype(np.float32)
+    table = np.concatenate(centres).astype(np.float32)
+    table.flags.writeable = False
+    return table
 
 
 def _decode(logits: np.ndarray, regression: np.ndarray, height: int, width: int, threshold: float,

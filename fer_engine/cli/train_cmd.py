@@ -209,14 +209,16 @@ def _run_config(config, dataset, command: str) -> dict[str, Any]:
 
 
 def _command_line(args: argparse.Namespace) -> str:
-    """`fer train ...` with every flag the user gave (those that differ from the parser's defaults)."""
+    """`fer train ...` with every flag the user gave (those that differ from the parser's defaults).
+
+    The preset is always written, so the command keeps its meaning if the default preset changes."""
     parser: argparse.ArgumentParser = args._parser
     words = ["fer", "train"]
     for action in parser._actions:
         if not action.option_strings or action.dest in ("help",):
             continue
         value = getattr(args, action.dest, None)
-        if value == action.default:
+        if value == action.default and action.dest != "preset":
             continue
         flag = action.option_strings[-1] if isinstance(action, argparse.BooleanOptionalAction) and value is False \
             else action.option_strings[0]

@@ -102,3 +102,13 @@ def test_resume_refuses_recipe_changes(capsys, tmp_path):
     run = store.create_run(name="x", config={"arch": "vgg19_bn_quarter"})
     status, _, err = run_cli(["train", "--resume", run.run_id, "--lr", "0.5", "--runs-root", str(tmp_path)], capsys)
     assert status == 2 and "--lr" in err
+
+
+def test_recorded_command_names_the_preset_even_when_it_is_the_default():
+    """config.json's command must keep its meaning if the parser's default preset ever changes."""
+    from fer_engine.cli.train_cmd import _command_line
+
+    args = cli_main.build_parser().parse_args(["train", "--data", "fer.zip", "--seed", "3"])
+    assert _command_line(args) == "fer train --data fer.zip --preset strong --seed 3"
+    args = cli_main.build_parser().parse_args(["train", "--data", "fer.zip", "--preset", "paper"])
+    assert _command_line(args) == "fer train --data fer.zip --preset paper"

@@ -93,6 +93,17 @@ def fake_camera_args(video: Path) -> tuple[str, ...]:
             f"--use-file-for-fake-video-capture={video}")
 
 
+_CAMERA_PLAYING_JS = """() => {
+  const video = document.querySelector('[data-testid="stCameraInput"] video') || document.querySelector('video');
+  return !!video && video.readyState >= 2 && video.videoWidth > 0 && video.currentTime > 0.3;
+}"""
+
+
+def wait_for_camera_frames(page, timeout_ms: float = 120_000) -> None:
+    """Wait until the camera widget's video shows real frames, so a snapshot is not the blank first frame."""
+    page.wait_for_function(_CAMERA_PLAYING_JS, timeout=timeout_ms, polling=100)
+
+
 def write_y4m(path: Path, rgb, frames: int = 2) -> Path:
     """A still RGB image as a YUV4MPEG2 (4:2:0) clip, the format Chromium's fake webcam reads."""
     import cv2

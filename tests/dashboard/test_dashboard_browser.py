@@ -78,6 +78,7 @@ def test_dashboard_in_chromium(dashboard_env: dict[str, str], tmp_path: Path) ->
 
 def _assert_one_face_labelled(page, screenshot: str) -> None:
     """The Predict result shows one face with its probability chart and no exception; saves a screenshot."""
+    page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)  # kept for a failure's diagnosis
     assert page.get_by_text("1 face(s)").count() == 1, "not exactly one face found"
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the face's probability chart
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -96,7 +97,7 @@ def test_camera_photo_is_classified(dashboard_env: dict[str, str], tmp_path: Pat
     from playwright.sync_api import sync_playwright
     from skimage.data import astronaut
 
-    from dashboard.browser import fake_camera_args, write_y4m
+    from dashboard.browser import fake_camera_args, wait_for_camera_frames, write_y4m
 
     frame = cv2.copyMakeBorder(astronaut()[:, :, :3], 0, 0, 64, 64, cv2.BORDER_CONSTANT, value=(90, 90, 90))  # 640x512
     video = write_y4m(tmp_path / "webcam.y4m", frame)
@@ -108,6 +109,7 @@ def test_camera_photo_is_classified(dashboard_env: dict[str, str], tmp_path: Pat
             page = context.new_page()
             open_page(page, url, "Predict")
             page.get_by_text("use the camera").click()
+            wait_for_camera_frames(page)  # a snapshot taken before the stream plays is blank: no face
             page.get_by_role("button", name="Take Photo").click(timeout=120_000)
             page.get_by_text("face(s)").or_(page.get_by_text("No face found")).first.wait_for(timeout=180_000)
             wait_until_idle(page)

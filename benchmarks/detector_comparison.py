@@ -28,23 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import face_scenes  # noqa: E402
 
-from fer_engine.predict.detectors import available_detectors, create_detector, detect_faces  # noqa: E402
+from fer_engine.predict.detectors import FaceBox, available_detectors, create_detector, detect_faces  # noqa: E402
 
 IOU_MATCH = 0.3
 
 
-def iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    return inter / (aw * ah + bw * bh - inter) if inter > 0 else 0.0
-
-
 def match(detections, truths) -> tuple[int, int]:
     """(true faces found, detections that match no true face), greedy by IoU."""
-    pairs = sorted(((iou(d, t), i, j) for i, d in enumerate(detections) for j, t in enumerate(truths)), reverse=True)
+    pairs = sorted(((FaceBox(*d).iou(FaceBox(*t)), i, j) for i, d in enumerate(detections) for j, t in enumerate(truths)), reverse=True)
     used_d, used_t = set(), set()
     for value, i, j in pairs:
         if value < IOU_MATCH:

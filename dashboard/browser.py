@@ -94,7 +94,7 @@ def fake_camera_args(video: Path) -> tuple[str, ...]:
 
 
 _CAMERA_PLAYING_JS = """() => {
-  const video = document.querySelector('[data-testid="stCameraInput"] video') || document.querySelector('video');
+  const video = document.querySelector('[data-testid="stCameraInput"] video');
   return !!video && video.readyState >= 2 && video.videoWidth > 0 && video.currentTime > 0.3;
 }"""
 

@@ -15,13 +15,6 @@ from fer_engine.predict.framing import Framing, crop_face_fer, crop_face_rgb, ey
 ASTRONAUT_FACE = (172, 64, 104, 116)  # eyebrows to chin, read off the photo
 
 
-def _iou(a, b) -> float:
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
-
-
 @pytest.fixture(scope="module")
 def blazeface():
     return create_detector("blazeface")
@@ -37,7 +30,7 @@ def test_registry_names_and_unknown_detector() -> None:
 def test_detectors_find_the_astronaut(name: str) -> None:
     boxes = detect_faces(create_detector(name), skimage.data.astronaut())
     assert len(boxes) == 1
-    assert _iou(boxes[0].as_int_tuple(), ASTRONAUT_FACE) > 0.5
+    assert FaceBox(*boxes[0].as_int_tuple()).iou(FaceBox(*ASTRONAUT_FACE)) > 0.5
 
 
 def test_blazeface_eye_keypoints_lie_in_the_upper_face(blazeface) -> None:
@@ -62,7 +55,7 @@ def test_small_face_in_a_large_photo_is_found(name: str) -> None:
     assert detect_faces(whole, canvas) == []  # 1920 px squeezed into 128: the face is ~4 px for the model
     boxes = detect_faces(create_detector(name), canvas)
     expected = (1300 + 172 * 0.625, 500 + 64 * 0.625, 65, 72)
-    assert len(boxes) == 1 and _iou(boxes[0].as_int_tuple(), expected) > 0.4
+    assert len(boxes) == 1 and FaceBox(*boxes[0].as_int_tuple()).iou(FaceBox(*expected)) > 0.4
 
 
 def test_tile_origins_cover_the_image_and_nms_merges_duplicates() -> None:

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Here, before a GPU session: cut the dev zip into two parts that each fit one device call beside the
-# tracked tree (64 MiB per call), into .gpu/ (git-ignored), with the whole file's sha256.
+# Here, before a GPU session: cut the dev zip into parts that each fit one device call beside the tracked
+# tree (64 MiB per call), into .gpu/ (git-ignored), with the whole file's sha256 and the number of parts.
 #   bash scripts/gpu/prepare.sh [../shared/datasets/fer2013-dev.zip]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 zip="${1:-../shared/datasets/fer2013-dev.zip}"
 tree_bytes=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
 limit=$((64 * 1024 * 1024))
-first=$((limit - tree_bytes - 2 * 1024 * 1024))   # 2 MiB margin for the scripts and the checksum
-[ "$first" -gt 0 ] || { echo "tracked tree ($tree_bytes bytes) leaves no room for data" >&2; exit 1; }
+part=$((limit - tree_bytes - 2 * 1024 * 1024))   # 2 MiB margin for the scripts, the checksum and the count
+[ "$part" -gt $((1024 * 1024)) ] || { echo "tracked tree ($tree_bytes bytes) leaves no room for data" >&2; exit 1; }
 rm -rf .gpu && mkdir -p .gpu
-head -c "$first" "$zip" > .gpu/fer2013-dev.zip.part-aa
-tail -c +"$((first + 1))" "$zip" > .gpu/fer2013-dev.zip.part-ab
+split -b "$part" "$zip" .gpu/fer2013-dev.zip.part-
 sha256sum "$zip" | cut -d' ' -f1 > .gpu/fer2013-dev.zip.sha256
-rest=$(stat -c %s .gpu/fer2013-dev.zip.part-ab)
-[ $((tree_bytes + rest)) -lt "$limit" ] || { echo "second part does not fit either; shrink the tracked tree" >&2; exit 1; }
+parts=(.gpu/fer2013-dev.zip.part-*)
+echo "${#parts[@]}" > .gpu/fer2013-dev.zip.parts
 ls -l .gpu
-echo "call 1: carry [.gpu/fer2013-dev.zip.part-aa, .gpu/fer2013-dev.zip.sha256], command: bash scripts/gpu/run.sh"
-echo "call 2: carry [.gpu/fer2013-dev.zip.part-ab], same command (the machine must still be warm)"
+echo "call 1: carry [${parts[0]}, .gpu/fer2013-dev.zip.sha256, .gpu/fer2013-dev.zip.parts], command: bash scripts/gpu/run.sh"
+for ((i = 1; i < ${#parts[@]}; i++)); do
+  echo "call $((i + 1)): carry [${parts[$i]}], same command (at once: the machine must still be warm)"
+done

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# On the lent GPU (device tool), in the repository root. Call 1 stages the first data part and exits;
-# call 2 joins the parts, trains the `strong` preset on CUDA, benchmarks, and leaves in $OUT (at most 8 files):
+# On the lent GPU (device tool), in the repository root. Each call carries one data part;
+# the last one joins the parts, trains the `strong` preset on CUDA, benchmarks, and leaves in $OUT (at most 8 files):
 #   results.tar (the run's config, metrics, summary, model card, log; train_speed.txt) and
 #   model-fp16.safetensors.part-NN (15 MiB pieces).  Then here: bash scripts/gpu/collect.sh FILES_AT
 # Settings travel as environment variables: FER_GPU_DEVICE (cuda), FER_GPU_TRAIN_ARGS (extra `fer train`
 # options, e.g. "--epochs 30" or "--compile"), FER_GPU_SPEED_ARGS (benchmark options), FER_GPU_SKIP_TRAIN=1.
+# Every call but the last stages one data part and exits (see scripts/gpu/prepare.sh).
 # Rehearsed here on the CPU with a tiny setting (see scripts/gpu/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,14 +13,16 @@ rm -rf /tmp/fer-runs
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 OUT="${OUT:-/tmp/fer-gpu-out}"; mkdir -p "$OUT"
 bundle=/tmp/fer-gpu-bundle; rm -rf "$bundle"; mkdir -p "$bundle"
-if [ ! -f .gpu/fer2013-dev.zip.part-ab ]; then
-  [ -f .gpu/fer2013-dev.zip.part-aa ] || { echo "no data part carried" >&2; exit 1; }
-  echo "staged part aa ($(stat -c %s .gpu/fer2013-dev.zip.part-aa) bytes); call again carrying part ab"
+[ -f .gpu/fer2013-dev.zip.parts ] || { echo "no data carried (call 1 carries part-aa, .sha256 and .parts)" >&2; exit 1; }
+expected=$(cat .gpu/fer2013-dev.zip.parts)
+staged=$(find .gpu -name 'fer2013-dev.zip.part-*' | wc -l)
+if [ "$staged" -lt "$expected" ]; then
+  echo "staged $staged of $expected data parts; call again carrying the next part"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
   exit 0
 fi
 data=/tmp/fer2013-dev.zip
-cat .gpu/fer2013-dev.zip.part-aa .gpu/fer2013-dev.zip.part-ab > "$data"
+cat .gpu/fer2013-dev.zip.part-* > "$data"
 echo "$(cat .gpu/fer2013-dev.zip.sha256)  $data" | sha256sum -c -
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 runs=/tmp/fer-runs

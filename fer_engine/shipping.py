@@ -26,10 +26,23 @@ def ship_run(run: RunPaths, destination: str | Path, dataset: FerDataset, *,
     shipped checkpoint on val (each TTA mode, and each shipped head) and write CARD.md from those numbers."""
     if not (run.checkpoint_dir / "model.safetensors").is_file():
         raise RunNotFoundError(f"{run.root} has no checkpoint to ship")
-    shipped = RunPaths(Path(destination))
-    if shipped.root.exists():
-        shutil.rmtree(shipped.root)
-    shipped.root.mkdir(parents=True)
+    destination = Path(destination)
+    staging = RunPaths(destination.with_name(f".{destination.name}.shipping"))
+    if staging.root.exists():
+        shutil.rmtree(staging.root)
+    staging.root.mkdir(parents=True)
+    try:
+        _build_shipped_folder(run, staging, dataset, tta_modes, command, splits_to_ship)
+    except BaseException:
+        shutil.rmtree(staging.root, ignore_errors=True)  # a failed ship leaves the model already shipped in place
+        raise
+    _swap_into_place(staging.root, destination)
+    return RunPaths(destination)
+
+
+def _build_shipped_folder(run: RunPaths, shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[str, ...],
+                          command: str, splits_to_ship: tuple[str, ...]) -> None:
+    """Fill `shipped` with the run's files, fp16 weights, embeddings and heads of those weights, and CARD.md."""
     for source in (run.config, run.metrics_log, run.summary):
         if source.exists():
             shutil.copy2(source, shipped.root / source.name)
@@ -39,12 +52,21 @@ def ship_run(run: RunPaths, destination: str | Path, dataset: FerDataset, *,
     model, card = load_checkpoint(run.checkpoint_dir)
     card.extra["shipped_from_run"] = run.run_id
     save_checkpoint(model, card, shipped.checkpoint_dir, half=True)
-    for split in splits_to_ship:
-        _ship_embeddings(run.embeddings_file(split), shipped.embeddings_file(split))
+    _embed_shipped(shipped, dataset, splits_to_ship)
     _ship_small_heads(run, shipped)
     evaluations = evaluate_shipped(shipped, dataset, tta_modes)
     atomic_write_text(shipped.root / "CARD.md", model_card_markdown(shipped, evaluations, command))
-    return shipped
+
+
+def _swap_into_place(staging: Path, destination: Path) -> None:
+    """Replace `destination` by the finished `staging` folder with renames, so no half-written model is ever seen."""
+    previous = destination.with_name(f".{destination.name}.previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    if destination.exists():
+        destination.rename(previous)
+    staging.rename(destination)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def evaluate_shipped(shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[str, ...]) -> dict[str, dict]:
@@ -66,22 +88,23 @@ def evaluate_shipped(shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[st
     return results
 
 
-def _ship_embeddings(source: Path, target: Path) -> None:
-    """Embeddings as float16 (half the bytes; plenty for projections and k-NN views)."""
-    if not source.exists():
-        return
-    with np.load(source, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    for key in ("embeddings", "logits"):
-        if key in arrays:
+def _embed_shipped(shipped: RunPaths, dataset: FerDataset, splits: tuple[str, ...]) -> None:
+    """Embeddings of the shipped fp16 weights (so they match its checkpoint), stored as float16 to halve the bytes."""
+    from fer_engine.embeddings.extract import embed_run
+
+    present = tuple(split for split in splits if split in dataset.splits)
+    for path in embed_run(shipped, dataset, present).values():
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        for key in ("embeddings", "logits"):
             arrays[key] = arrays[key].astype(np.float16)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(target, **arrays)
+        np.savez_compressed(path, **arrays)
 
 
 def _ship_small_heads(run: RunPaths, shipped: RunPaths) -> None:
     """Copy fitted heads that beat the softmax on val and are small enough for git."""
-    from fer_engine.heads.fitting import fitted_head_names
+    from fer_engine.embeddings import checkpoint_sha256
+    from fer_engine.heads.fitting import fitted_head_names, head_record_file
 
     softmax_accuracy = _read_json(run.evaluation_file("val", "softmax")).get("accuracy", 0.0)
     for head in fitted_head_names(run):
@@ -92,12 +115,30 @@ def _ship_small_heads(run: RunPaths, shipped: RunPaths) -> None:
             shipped.heads_dir.mkdir(parents=True, exist_ok=True)
             for path in files:
                 shutil.copy2(path, shipped.heads_dir / path.name)
+            _point_head_at_shipped_weights(head_record_file(shipped, head), checkpoint_sha256(shipped.checkpoint_dir))
+
+
+def _point_head_at_shipped_weights(record_file: Path, shipped_sha256: str) -> None:
+    """A head fitted on the fp32 run belongs to its fp16 copy: record both digests (CARD.md scores it on the copy)."""
+    record = json.loads(record_file.read_text())
+    record["fitted_on_checkpoint_sha256"] = record.get("embeddings_checkpoint_sha256", "")
+    record["embeddings_checkpoint_sha256"] = shipped_sha256
+    record["shipped_note"] = "fitted on embeddings of the fp32 weights that checkpoint/ holds as fp16"
+    atomic_write_json(record_file, record)
 
 
 def _training_command(config: dict) -> str:
     """The recorded command line of the training run (a list or a string in config.json)."""
     command = config.get("command") or config.get("command_line") or "?"
     return " ".join(command) if isinstance(command, list) else str(command)
+
+
+def _hardware_caveat(summary: dict) -> list[str]:
+    """A card line saying a CPU-trained model stands in until the same recipe is trained on a GPU."""
+    if summary.get("device") != "cpu":
+        return []
+    return ["- Trained on a CPU because no GPU was available to this project; the same command on a GPU "
+            "(`scripts/gpu/`) should replace it."]
 
 
 def _read_json(path: Path) -> dict:
@@ -122,7 +163,9 @@ def model_card_markdown(run: RunPaths, evaluations: dict[str, dict], command: st
         f"- Data fingerprint: `{card.data_fingerprint}` ({config.get('data_path', '?')}).",
         f"- Hardware: {summary.get('device', '?')} ({summary.get('device_name', platform.processor() or platform.machine())}), "
         f"precision {summary.get('precision', '?')}; training time {summary.get('total_seconds', 0) / 60:.1f} min.",
-        f"- Training command: `{_training_command(config)}`",
+        f"- Training command: `{_training_command(config)}` (an interrupted run continues with "
+        f"`fer train --resume {summary.get('run_id', card.extra.get('shipped_from_run', 'RUN'))}`).",
+        *_hardware_caveat(summary),
         f"- Shipped with: `{command or 'fer ship RUN --data PATH'}`",
         "",
         "## PublicTest (val) results of this shipped checkpoint",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 DB_FILE = "index.sqlite"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 RUN_STATUSES = ("created", "running", "succeeded", "failed", "cancelled")
+ALLOCATION_ATTEMPTS = 50  # redraws of a generated run id taken by another process in the same second
 # `FER_DB_JOURNAL_MODE=DELETE` for a runs root on a network filesystem (WAL needs shared memory on one host).
 JOURNAL_MODE_ENV = "FER_DB_JOURNAL_MODE"
 LOCK_RETRY_SECONDS = 300.0
@@ -170,12 +171,25 @@ class RunStore:
         slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "run"
         return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
 
+    def _allocate_folder(self, name: str, run_id: str | None) -> RunPaths:
+        """Create a new run folder: a given id must be free; a generated one is redrawn if another process
+        took it in the same second (ids differ only by a 4-hex-digit suffix within a second)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for _ in range(ALLOCATION_ATTEMPTS):
+            candidate = validate_run_id(run_id or self.new_run_id(name))
+            try:
+                (self.root / candidate).mkdir()
+                return RunPaths(self.root / candidate)
+            except FileExistsError:
+                if run_id is not None:
+                    raise ConfigError(f"a run '{run_id}' already exists in {self.root}; choose another id") from None
+        raise ConfigError(f"could not allocate a free run id in {self.root} after {ALLOCATION_ATTEMPTS} attempts")
+
     def create_run(self, *, name: str = "", kind: str = "train", config: dict[str, Any] | None = None,
                    run_id: str | None = None) -> RunPaths:
         """Allocate a run folder, write its config.json, and index it with status 'created'."""
-        run_id = validate_run_id(run_id or self.new_run_id(name))
-        paths = RunPaths(self.root / run_id)
-        paths.root.mkdir(parents=True, exist_ok=False)
+        paths = self._allocate_folder(name, run_id)
+        run_id = paths.run_id
         config = config or {}
         atomic_write_json(paths.config, config)
         now = time.time()

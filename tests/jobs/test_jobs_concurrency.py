@@ -53,8 +53,8 @@ def test_eight_readers_and_two_writers_never_hit_a_lock_error(tmp_path: Path) ->
     for process in processes:
         out, _ = process.communicate(timeout=90)
         outputs.append((process.returncode, out))
-    assert all(code == 0 for code, _ in outputs), outputs
-    assert not any("locked" in out for _, out in outputs), outputs
+    failed = [(role, code, out) for role, (code, out) in zip(roles, outputs) if code != 0 or "locked" in out]
+    assert not failed, failed
     counts = [int(out.split()[-1]) for _, out in outputs]
     assert all(count > 0 for count in counts), outputs
     queue = JobQueue(root)

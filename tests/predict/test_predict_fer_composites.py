@@ -20,7 +20,7 @@ from fer_engine.predict.predictor import Predictor
 pytestmark = pytest.mark.real_data
 
 FACES_PER_PHOTO = 6
-PHOTOS = 3
+PHOTOS = 20  # 120 faces: enough that the agreement rate is not one unlucky draw (18 faces were)
 FACE_SIDE = 160
 GRID = (3, 2)  # columns, rows
 CANVAS = (1280, 720)
@@ -52,13 +52,15 @@ def _inside(point: tuple[float, float], box: tuple[int, int, int, int]) -> bool:
 
 @pytest.mark.timeout(300)
 def test_faces_in_fer_composites_are_found_and_classified_like_their_crops(fer2013_path: Path) -> None:
-    split = load_dataset(fer2013_path).split("val")
+    dataset = load_dataset(fer2013_path)
+    split = dataset.split("val")
     chosen = np.random.default_rng(11).choice(len(split.labels), PHOTOS * FACES_PER_PHOTO, replace=False)
     crops = split.images[chosen]
     predictor = Predictor.from_checkpoint(DEFAULT_CHECKPOINT_DIR, precision="fp32")
     crop_labels = [face.label for face in predictor.predict_faces(list(crops))]
+    true_labels = [dataset.class_names[label] for label in split.labels[chosen]]
 
-    found, agree, false_faces = 0, 0, 0
+    found, agree, correct, false_faces = 0, 0, 0, 0
     for photo_index, (canvas, truths) in enumerate(_composites(crops)):
         faces = predictor.predict_rgb(canvas).faces
         for face in faces:
@@ -69,8 +71,11 @@ def test_faces_in_fer_composites_are_found_and_classified_like_their_crops(fer20
                 continue
             found += 1
             agree += face.label == crop_labels[photo_index * FACES_PER_PHOTO + slots[0]]
+            correct += face.label == true_labels[photo_index * FACES_PER_PHOTO + slots[0]]
     total = PHOTOS * FACES_PER_PHOTO
-    print(f"\nfound {found}/{total}, same label as the crop {agree}/{found}, false faces {false_faces}")
-    assert found >= total - 2  # the detector comparison found 90% of upscaled FER crops
-    assert false_faces <= 1
+    print(f"\nfound {found}/{total}, same label as the crop {agree}/{found}, true label {correct}/{found}, "
+          f"false faces {false_faces}")
+    assert found >= 0.85 * total  # the detector comparison found 90% of upscaled FER crops
+    assert false_faces <= 2
     assert agree >= 0.7 * found  # framing, levelling and resampling change some labels, not most
+    assert correct >= 0.6 * found  # through the photo path the model stays near its PublicTest accuracy

@@ -141,3 +141,22 @@ def test_sync_from_config_fills_the_index_row(tmp_path: Path) -> None:
     record = store.get(run.run_id)
     assert (record.arch, record.preset, record.loss, record.data_fingerprint) == ("vgg19_bn_half", "fast_cpu",
                                                                                   "ce+triplet", "abc")
+
+
+def test_a_generated_run_id_taken_in_the_same_second_is_redrawn(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    suffixes = iter(["beef", "beef", "beef", "cafe"])
+    monkeypatch.setattr("fer_engine.runs.store.secrets.token_hex", lambda _n: next(suffixes))
+    monkeypatch.setattr("fer_engine.runs.store.time.strftime", lambda _fmt: "20260101-000000")
+    first = store.create_run(name="same")
+    second = store.create_run(name="same")
+    assert (first.run_id, second.run_id) == ("20260101-000000-same-beef", "20260101-000000-same-cafe")
+    assert {record.run_id for record in store.list()} == {first.run_id, second.run_id}
+
+
+def test_an_explicit_run_id_that_exists_is_refused_and_its_folder_kept(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run = store.create_run(name="mine", run_id="my-run", config={"arch": "vgg19_bn_quarter"})
+    with pytest.raises(ConfigError, match="'my-run' already exists"):
+        store.create_run(name="other", run_id="my-run", config={"arch": "vgg19"})
+    assert run.read_config() == {"arch": "vgg19_bn_quarter"}

@@ -1,0 +1,101 @@
+"""fer ship: fp16 copy of a run, heads shipped only when they beat its softmax on val, a card with measured numbers."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
+from _fixtures_embeddings import FAST_HEAD_PARAMS, embedded_run, tiny_dataset  # noqa: E402
+
+from fer_engine import shipping  # noqa: E402
+from fer_engine.embeddings import checkpoint_sha256, read_embeddings  # noqa: E402
+from fer_engine.errors import RunNotFoundError  # noqa: E402
+from fer_engine.evaluation.evaluate import evaluate_checkpoint  # noqa: E402
+from fer_engine.heads.fitting import fit_heads, head_record_file  # noqa: E402
+from fer_engine.io_utils import atomic_write_json  # noqa: E402
+from fer_engine.models.checkpoint import read_card  # noqa: E402
+from fer_engine.runs.layout import RunPaths  # noqa: E402
+from fer_engine.shipping import ship_run  # noqa: E402
+
+
+def _run_with_heads(root: Path, dataset, device: str) -> RunPaths:
+    """A tiny embedded run with rf and xgboost heads whose recorded val accuracies put rf above the softmax."""
+    run = embedded_run(root, dataset)
+    fit_heads(run, ["rf", "xgboost"], params=FAST_HEAD_PARAMS)
+    for name, accuracy in (("softmax", 0.30), ("rf", 0.50), ("xgboost", 0.20)):
+        atomic_write_json(run.evaluation_file("val", name), {"accuracy": accuracy})
+    atomic_write_json(run.summary, {"run_id": "tiny-run", "device": device, "precision": "fp32",
+                                    "total_seconds": 120.0})
+    return run
+
+
+def test_ship_writes_fp16_weights_the_winning_head_and_a_card_of_remeasured_numbers(tmp_path):
+    dataset = tiny_dataset()
+    run = _run_with_heads(tmp_path / "run", dataset, device="cpu")
+    shipped = ship_run(run, tmp_path / "shipped", dataset, tta_modes=("none", "flip"), command="fer ship tiny-run")
+
+    assert read_card(shipped.checkpoint_dir).weights_dtype == "float16"
+    assert read_card(run.checkpoint_dir).weights_dtype == "float32"  # the source run is left as it was
+    assert {p.name for p in shipped.heads_dir.iterdir()} == {p.name for p in run.heads_dir.glob("rf.*")}
+    assert shipped.embeddings_file("val").exists() and not shipped.embeddings_file("train").exists()
+
+    card = (shipped.root / "CARD.md").read_text()
+    remeasured = evaluate_checkpoint(shipped.root, dataset, "val")
+    assert f"| softmax (TTA none) | {remeasured.accuracy * 100:.2f}% |" in card
+    assert "| softmax (TTA flip) |" in card and "| rf head |" in card and "xgboost head" not in card
+    assert "Trained on a CPU because no GPU was available" in card
+    assert "fer train --resume tiny-run" in card and "`fer ship tiny-run`" in card
+
+
+def test_a_gpu_trained_run_carries_no_cpu_caveat(tmp_path):
+    dataset = tiny_dataset()
+    run = _run_with_heads(tmp_path / "run", dataset, device="cuda")
+    shipped = ship_run(run, tmp_path / "shipped", dataset, tta_modes=("none",))
+    assert "Trained on a CPU" not in (shipped.root / "CARD.md").read_text()
+
+
+def test_a_run_without_checkpoint_is_refused_and_the_destination_untouched(tmp_path):
+    destination = tmp_path / "shipped"
+    destination.mkdir()
+    (destination / "keep.txt").write_text("already shipped")
+    with pytest.raises(RunNotFoundError, match="no checkpoint"):
+        ship_run(RunPaths(tmp_path / "empty-run"), destination, tiny_dataset())
+    assert (destination / "keep.txt").read_text() == "already shipped"
+
+
+def test_shipped_heads_and_embeddings_belong_to_the_fp16_weights(tmp_path):
+    dataset = tiny_dataset()
+    run = _run_with_heads(tmp_path / "run", dataset, device="cpu")
+    shipped = ship_run(run, tmp_path / "shipped", dataset, tta_modes=("none",))
+    shipped_sha = checkpoint_sha256(shipped.checkpoint_dir)
+    assert read_embeddings(shipped.embeddings_file("val"), "val").checkpoint_sha256 == shipped_sha
+    record = json.loads(head_record_file(shipped, "rf").read_text())
+    assert record["embeddings_checkpoint_sha256"] == shipped_sha
+    assert record["fitted_on_checkpoint_sha256"] == checkpoint_sha256(run.checkpoint_dir) != shipped_sha
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "fitted on another checkpoint" warning for the shipped head
+        metrics = evaluate_checkpoint(shipped.root, dataset, "val", head="rf")
+    assert metrics.protocol["head_fitted_on"] == "train" and "head_checkpoint_mismatch" not in metrics.protocol
+
+
+def test_a_ship_that_fails_midway_keeps_the_model_already_shipped(tmp_path, monkeypatch):
+    dataset = tiny_dataset()
+    run = _run_with_heads(tmp_path / "run", dataset, device="cpu")
+    destination = tmp_path / "shipped"
+    ship_run(run, destination, dataset, tta_modes=("none",))
+    card_before = (destination / "CARD.md").read_text()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shipping, "evaluate_shipped", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        ship_run(run, destination, dataset, tta_modes=("none",))
+    assert (destination / "CARD.md").read_text() == card_before
+    assert read_card(destination / "checkpoint").weights_dtype == "float16"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "shipped"]  # no staging folder left behind

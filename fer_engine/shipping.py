@@ -7,7 +7,6 @@ import platform
 import shutil
 from pathlib import Path
 
-import numpy as np
 
 from fer_engine.data.dataset import FerDataset
 from fer_engine.errors import RunNotFoundError
@@ -89,16 +88,10 @@ def evaluate_shipped(shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[st
 
 
 def _embed_shipped(shipped: RunPaths, dataset: FerDataset, splits: tuple[str, ...]) -> None:
-    """Embeddings of the shipped fp16 weights (so they match its checkpoint), stored as float16 to halve the bytes."""
+    """Embeddings of the shipped fp16 weights (so they match its checkpoint), stored compact for git."""
     from fer_engine.embeddings.extract import embed_run
 
-    present = tuple(split for split in splits if split in dataset.splits)
-    for path in embed_run(shipped, dataset, present).values():
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-        for key in ("embeddings", "logits"):
-            arrays[key] = arrays[key].astype(np.float16)
-        np.savez_compressed(path, **arrays)
+    embed_run(shipped, dataset, tuple(split for split in splits if split in dataset.splits), compact=True)
 
 
 def _ship_small_heads(run: RunPaths, shipped: RunPaths) -> None:

@@ -71,8 +71,10 @@ def embed_run(
     batch_size: int = 512,
     tta: str = "none",
     precision: str = "auto",
+    compact: bool = False,
 ) -> dict[str, Path]:
-    """Embed `dataset` with the run's best checkpoint and write `embeddings/<split>.npz`; returns split -> path."""
+    """Embed `dataset` with the run's best checkpoint and write `embeddings/<split>.npz`; returns split -> path.
+    `compact`: float16, compressed files (see `save_embeddings`)."""
     from fer_engine.models.checkpoint import load_checkpoint
 
     model, _card = load_checkpoint(run.checkpoint_dir)
@@ -81,5 +83,5 @@ def embed_run(
     written = {}
     for name, embedding_set in sets.items():
         embedding_set.checkpoint_sha256 = fingerprint
-        written[name] = save_embeddings(embedding_set, run.embeddings_file(name))
+        written[name] = save_embeddings(embedding_set, run.embeddings_file(name), compact=compact)
     return written

@@ -7,6 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
@@ -73,7 +74,10 @@ def test_shipped_heads_and_embeddings_belong_to_the_fp16_weights(tmp_path):
     run = _run_with_heads(tmp_path / "run", dataset, device="cpu")
     shipped = ship_run(run, tmp_path / "shipped", dataset, tta_modes=("none",))
     shipped_sha = checkpoint_sha256(shipped.checkpoint_dir)
-    assert read_embeddings(shipped.embeddings_file("val"), "val").checkpoint_sha256 == shipped_sha
+    stored = read_embeddings(shipped.embeddings_file("val"), "val")
+    assert stored.checkpoint_sha256 == shipped_sha and len(stored) == len(dataset.split("val").labels)
+    with np.load(shipped.embeddings_file("val"), allow_pickle=False) as data:
+        assert data["embeddings"].dtype == data["logits"].dtype == np.float16  # compact: it is kept in git
     record = json.loads(head_record_file(shipped, "rf").read_text())
     assert record["embeddings_checkpoint_sha256"] == shipped_sha
     assert record["fitted_on_checkpoint_sha256"] == checkpoint_sha256(run.checkpoint_dir) != shipped_sha

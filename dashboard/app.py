@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(_REPO_ROOT) not in sys.path:  # `dashboard.components` must import when Streamlit runs this file directly
-    sys.path.insert(0, str(_REPO_ROOT))
-
 import streamlit as st
 
 PAGES = [

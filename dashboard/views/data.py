@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard.components import cached
 from dashboard.components.data_view import PAPER_COUNTS_NAME, render_audit, render_counts
-from dashboard.components.engine import optional_module, show_error
+from dashboard.components.engine import show_error
 from dashboard.components.settings import DATASET_TYPES, MAX_DATASET_MB, data_path, set_data_path, uploads_dir
 from dashboard.components.uploads import save_upload
 from fer_engine.errors import FerError
@@ -18,9 +18,8 @@ st.title("Data")
 st.caption("FER2013 as the Kaggle CSV (fer2013.csv / icml_face_data.csv), the image-folder zip, or any "
            "`<class>/<image>` folder.")
 
-data_api = optional_module("fer_engine.data", "Dataset loading")
-if data_api is None:
-    st.stop()
+import fer_engine.data as data_api
+from fer_engine.evaluation import paper_results
 
 path_column, upload_column = st.columns(2, gap="large")
 with path_column:
@@ -70,9 +69,8 @@ with counts_tab:
         st.info("Dataset summaries are not available in this installation (fer_engine.data.summarize).")
     else:
         try:
-            paper_results = optional_module("fer_engine.evaluation.paper_results", "The paper's numbers")
             render_counts(cached.dataset_summary(source, mtime),
-                          getattr(paper_results, PAPER_COUNTS_NAME, None) if paper_results is not None else None)
+                          getattr(paper_results, PAPER_COUNTS_NAME))
         except FerError as exc:
             show_error(exc, "Summarising the dataset")
 

@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard.components import cached
-from dashboard.components.engine import optional_module, show_error
+from dashboard.components.engine import show_error
 from dashboard.components.projection import PROJECTION_METHODS, cached_projection
 from dashboard.components.runs import path_mtime, pick_run, run_choices
 from dashboard.components.settings import data_path
@@ -19,9 +19,8 @@ from fer_engine.errors import FerError
 
 st.title("Embeddings")
 
-embeddings_api = optional_module("fer_engine.embeddings", "Stored embeddings")
-if embeddings_api is None:
-    st.stop()
+import fer_engine.embeddings as embeddings_api
+from fer_engine.metric_learning import quality
 
 choices = run_choices(keep=lambda run: bool(embeddings_api.available_embedding_splits(run)))
 if not choices:
@@ -123,8 +122,7 @@ with metrics_column:
         st.dataframe(pd.json_normalize(report, sep=".").T.rename(columns={0: "value"}), key="quality-table")
         st.caption(f"From `{quality_file}`.")
     elif "train" in splits and split != "train":
-        quality = optional_module("fer_engine.metric_learning.quality", "Embedding metrics")
-        if quality is not None and st.button(f"Compute k-NN metrics of {split} against train", key="quality-button"):
+        if st.button(f"Compute k-NN metrics of {split} against train", key="quality-button"):
             reference = cached.load_embeddings(str(run.root), "train", path_mtime(run.embeddings_file("train")))
             with st.spinner("k-NN accuracy, MAP@R, silhouette..."):
                 result = quality.embedding_quality(reference.embeddings, reference.labels,

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components.charts import confusion_heatmap, curves, grouped_bar
-from dashboard.components.engine import optional_module, show_error
+from dashboard.components.engine import show_error
 from dashboard.components.evaluations import evaluated_splits, run_evaluations
 from dashboard.components.runs import has_checkpoint, run_store
 from dashboard.components.settings import default_run_dir
@@ -17,10 +17,8 @@ from fer_engine.runs.layout import RunPaths
 
 st.title("Experiments")
 
-compare = optional_module("fer_engine.runs.compare", "Run comparison")
-paper = optional_module("fer_engine.evaluation.paper_results", "The paper's published results")
-if compare is None:
-    st.stop()
+import fer_engine.evaluation.paper_results as paper
+import fer_engine.runs.compare as compare
 
 KEY_COLUMN = re.compile(r"^(eval\.(val|test)\.[^.]+\.(accuracy|macro_f1)|summary\.(best_\w+|total_seconds|device))$")
 IDENTITY = ["name", "status", "kind", "arch", "preset", "loss", "created_at"]
@@ -159,19 +157,17 @@ with tabs[4]:
                         key="heads-chart")
 
 with tabs[5]:
-    if paper is None:
-        st.info("The paper's numbers are not available.")
-    else:
-        st.caption(f"Published results (DOI {paper.PAPER_DOI}). Accuracy as a fraction; the paper does not say "
-                   "whether its P/R/F1 are macro or weighted.")
-        published = pd.DataFrame([vars(result) for result in paper.PAPER_RESULTS])
-        tables = st.multiselect("tables", sorted(published["table"].unique(), key=lambda t: int(t.split()[-1])),
-                                default=["Table 8", "Table 9", "Table 10"], key="paper-tables")
-        st.dataframe(published[published["table"].isin(tables)], hide_index=True, key="paper-table")
-        if not comparison.empty:
-            st.markdown(f"**Ours on {split} vs the paper's matching row**")
-            st.dataframe(comparison[["run", "head", "accuracy", "macro_f1", "paper accuracy", "paper table"]],
-                         hide_index=True, key="ours-vs-paper")
+    st.caption(f"Published results (DOI {paper.PAPER_DOI}). Accuracy as a fraction; the paper does not say "
+               "whether its P/R/F1 are macro or weighted.")
+    published = pd.DataFrame([vars(result) for result in paper.PAPER_RESULTS])
+    tables = st.multiselect("tables", sorted(published["table"].unique(), key=lambda t: int(t.split()[-1])),
+                            default=["Table 8", "Table 9", "Table 10"], key="paper-tables")
+    st.dataframe(published[published["table"].isin(tables)], hide_index=True, key="paper-table")
+    if not comparison.empty:
+        st.markdown(f"**Ours on {split} vs the paper's matching row**")
+        st.dataframe(comparison[["run", "head", "accuracy", "macro_f1", "paper accuracy", "paper table"]],
+                     hide_index=True, key="ours-vs-paper")
+
 
 with tabs[6]:
     try:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard.components import cached
 from dashboard.components.charts import probability_bars
-from dashboard.components.engine import optional_module, show_error
+from dashboard.components.engine import show_error
 from dashboard.components.runs import has_checkpoint, path_mtime, pick_run, run_choices
 from dashboard.components.settings import MAX_PHOTO_MB, PHOTO_TYPES
 from dashboard.components.uploads import sanitize_filename, upload_bytes
@@ -18,9 +18,8 @@ from fer_engine.inference import TTA_MODES
 st.title("Predict")
 st.caption("Upload one or more photos, or take one with the camera: each face gets an expression and its probabilities.")
 
-predictor_module = optional_module("fer_engine.predict.predictor", "Prediction")
-if predictor_module is None:
-    st.stop()
+import fer_engine.predict.predictor as predictor_module
+from fer_engine.heads import fitting as heads_fitting
 from fer_engine.predict import HEAD_CHOICES, detectors, image_io
 
 choices = run_choices(keep=has_checkpoint)
@@ -42,9 +41,7 @@ with st.sidebar:
     st.subheader("Model")
     choice = pick_run("model", choices, key="predict-model")
     head_options = ["softmax"]
-    heads_fitting = optional_module("fer_engine.heads.fitting", "Classical heads")
-    if heads_fitting is not None:
-        head_options += [name for name in heads_fitting.fitted_head_names(choice.paths) if name in HEAD_CHOICES]
+    head_options += [name for name in heads_fitting.fitted_head_names(choice.paths) if name in HEAD_CHOICES]
     head = st.selectbox("head", head_options, key="predict-head",
                         help="softmax = the network's own classifier; the others are heads fitted on its embeddings")
     descriptions = detectors.describe_detectors()

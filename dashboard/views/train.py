@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.components.config_form import changed_fields, config_fields, field_widget
-from dashboard.components.engine import optional_module, show_error
+from dashboard.components.engine import show_error
 from dashboard.components.jobs_view import render_jobs
 from dashboard.components.settings import data_path, runs_root, worker_autostart
 from fer_engine.errors import FerError
@@ -14,9 +14,10 @@ from fer_engine.inference import TTA_MODES
 st.title("Train")
 st.caption("Pick a preset, change any knob, and queue the run; a local worker trains it in the background.")
 
-presets = optional_module("fer_engine.training.presets", "Training presets")
-pipeline = optional_module("fer_engine.pipeline", "The training pipeline")
-jobs_queue = optional_module("fer_engine.jobs.queue", "The job queue")
+import fer_engine.jobs.queue as jobs_queue
+import fer_engine.pipeline as pipeline
+import fer_engine.training.presets as presets
+from fer_engine.jobs.local_worker import ensure_local_worker
 
 SECTIONS = {
     "Model": ("arch", "pretrained", "input_size", "dropout"),
@@ -120,8 +121,6 @@ def _train_form(preset_name: str) -> None:
         return
     st.success(f"Queued job {job.id} ({preset_name}, {len(overrides)} override(s)).")
     if worker_autostart():
-        from fer_engine.jobs.worker import ensure_local_worker
-
         try:
             ensure_local_worker(runs_root())
         except FerError as exc:
@@ -130,16 +129,14 @@ def _train_form(preset_name: str) -> None:
         st.info("Worker auto-start is off (FER_DASHBOARD_AUTOSTART_WORKER=0): start one with `fer worker`.")
 
 
-if presets is not None and pipeline is not None and jobs_queue is not None:
-    preset_names = list(presets.PRESETS)
-    preset = st.selectbox("preset", preset_names, index=preset_names.index("strong") if "strong" in preset_names else 0,
-                          help="A preset fills every field below; change what you need.", key="train-preset")
-    try:
-        _train_form(preset)
-    except FerError as exc:
-        show_error(exc)
+preset_names = list(presets.PRESETS)
+preset = st.selectbox("preset", preset_names, index=preset_names.index("strong") if "strong" in preset_names else 0,
+                      help="A preset fills every field below; change what you need.", key="train-preset")
+try:
+    _train_form(preset)
+except FerError as exc:
+    show_error(exc)
 
 st.divider()
 st.subheader("Jobs")
-if jobs_queue is not None:
-    render_jobs(runs_root())
+render_jobs(runs_root())

@@ -18,10 +18,7 @@ class JobSpec(Protocol):
 
 def load_pipeline_spec(data: dict[str, Any]) -> JobSpec:
     """A `PipelineSpec` from its JSON dict; malformed specs raise ConfigError."""
-    try:
-        from fer_engine.pipeline import PipelineSpec
-    except ImportError as error:
-        raise ConfigError(f"cannot read a pipeline spec: fer_engine.pipeline is not available ({error})") from error
+    from fer_engine.pipeline import PipelineSpec  # imported here: pipeline imports the jobs layer's callers
 
     if not isinstance(data, dict):
         raise ConfigError(f"a job spec must be a JSON object, not {type(data).__name__}")

@@ -214,11 +214,9 @@ def clip_box(box: FaceBox, width: int, height: int) -> tuple[int, int, int, int]
 
 def load_run_head(checkpoint_dir: Path, head: str) -> Any:
     """The fitted head `head` of the run that holds `checkpoint_dir` (heads/ beside checkpoint/)."""
-    try:
-        from fer_engine.heads.fitting import load_fitted_head
-        from fer_engine.runs.layout import RunPaths
-    except ImportError as exc:
-        raise ModelError(f"classical heads are unavailable in this installation ({exc}); use --head softmax") from exc
+    from fer_engine.heads.fitting import load_fitted_head
+    from fer_engine.runs.layout import RunPaths
+
     run_root = checkpoint_dir.parent if checkpoint_dir.name == "checkpoint" else checkpoint_dir
     run = RunPaths(run_root)
     if not run.heads_dir.is_dir():

@@ -222,10 +222,8 @@ def _collect(run: RunPaths, row: StudyRow, distance: str, normalize: bool, loss:
 def _paper_score(loss: str, head: str) -> PaperScore | None:
     """The paper's test score for this backbone loss and head (None when the paper has none or the table
     module is unavailable)."""
-    try:
-        from fer_engine.evaluation.paper_results import paper_result
-    except ImportError:
-        return None
+    from fer_engine.evaluation.paper_results import paper_result
+
     result = paper_result(loss, head, "test")
     if result is None or getattr(result, "leaked", False):
         return None

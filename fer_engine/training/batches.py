@@ -75,10 +75,8 @@ def epoch_batches(config: TrainConfig, labels: np.ndarray, epoch: int) -> list[n
 
 def _pk_batches(config: TrainConfig, labels: np.ndarray, epoch: int, count: int) -> list[np.ndarray]:
     """P classes x K images per batch from the metric-learning sampler (oversampling rare classes if asked)."""
-    try:
-        from fer_engine.metric_learning.sampler import PKBatchSampler
-    except ImportError as exc:
-        raise ConfigError(f"losses with a triplet term need fer_engine.metric_learning.sampler ({exc})") from exc
+    from fer_engine.metric_learning.sampler import PKBatchSampler
+
     triplet = config.triplet
     sampler = PKBatchSampler(
         labels, classes_per_batch=triplet.classes_per_batch, samples_per_class=triplet.samples_per_class,

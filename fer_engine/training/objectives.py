@@ -64,13 +64,8 @@ def build_objective(config: TrainConfig, train_labels: np.ndarray | None = None,
 
 def build_triplet_term(triplet_config: TripletConfig) -> TripletLossFn:
     """The triplet loss of `fer_engine.metric_learning` (imported only when asked for)."""
-    try:
-        from fer_engine.metric_learning.objective import build_triplet_loss
-    except ImportError as exc:
-        raise ConfigError(
-            f"loss with a triplet term needs fer_engine.metric_learning.objective, which cannot be imported ({exc}); "
-            "train with loss 'ce' or install the full package"
-        ) from exc
+    from fer_engine.metric_learning.objective import build_triplet_loss
+
     return build_triplet_loss(triplet_config)
 
 

@@ -68,10 +68,8 @@ class Validator:
         return metrics
 
     def _knn_accuracy(self, model: nn.Module, val_embeddings: np.ndarray) -> float:
-        try:
-            from fer_engine.metric_learning.quality import knn_accuracy
-        except ImportError as exc:
-            raise ConfigError(f"val_knn_accuracy needs fer_engine.metric_learning.quality ({exc})") from exc
+        from fer_engine.metric_learning.quality import knn_accuracy
+
         reference = run_inference(
             model, self.reference_images, batch_size=self.config.eval_batch_size, device=self.device,
             precision=self.precision, channels_last=self.config.channels_last,

@@ -7,6 +7,7 @@ preprocessing and TTA are identical everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -14,8 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fer_engine.device import autocast
-
-TTA_MODES = ("none", "flip", "tencrop")
+from fer_engine.errors import ConfigError
 
 
 @dataclass
@@ -44,23 +44,46 @@ def to_model_tensor(images: np.ndarray | torch.Tensor, device: torch.device | st
     return tensor.to(device, non_blocking=True).float().div_(255.0)
 
 
+def _identity_view(batch: torch.Tensor) -> list[torch.Tensor]:
+    return [batch]
+
+
+def _flip_views(batch: torch.Tensor) -> list[torch.Tensor]:
+    return [batch, torch.flip(batch, dims=[-1])]
+
+
+def _tencrop_views(batch: torch.Tensor) -> list[torch.Tensor]:
+    """Four corner crops and the centre crop at 90% of the side, each resized back and mirrored."""
+    size = batch.shape[-1]
+    crop = max(1, int(round(size * 0.9)))
+    offsets = [(0, 0), (0, size - crop), (size - crop, 0), (size - crop, size - crop), ((size - crop) // 2, (size - crop) // 2)]
+    views = []
+    for top, left in offsets:
+        view = batch[..., top : top + crop, left : left + crop]
+        view = F.interpolate(view, size=(size, size), mode="bilinear", align_corners=False)
+        views += [view, torch.flip(view, dims=[-1])]
+    return views
+
+
+# The TTA registry: mode name -> the views averaged under it. Every list of TTA modes reads this.
+TTA_VIEWS: dict[str, Callable[[torch.Tensor], list[torch.Tensor]]] = {
+    "none": _identity_view,
+    "flip": _flip_views,
+    "tencrop": _tencrop_views,
+}
+TTA_MODES: tuple[str, ...] = tuple(TTA_VIEWS)
+
+
+def check_tta_mode(mode: str) -> str:
+    """`mode` if it is a registered TTA mode, else the one ConfigError every caller raises."""
+    if mode not in TTA_VIEWS:
+        raise ConfigError(f"unknown TTA mode '{mode}'; choose from {', '.join(TTA_MODES)}")
+    return mode
+
+
 def tta_views(batch: torch.Tensor, mode: str) -> list[torch.Tensor]:
     """The views averaged under TTA: the image itself; + its mirror ('flip'); or ten crops at 90% ('tencrop')."""
-    if mode == "none":
-        return [batch]
-    if mode == "flip":
-        return [batch, torch.flip(batch, dims=[-1])]
-    if mode == "tencrop":
-        size = batch.shape[-1]
-        crop = max(1, int(round(size * 0.9)))
-        offsets = [(0, 0), (0, size - crop), (size - crop, 0), (size - crop, size - crop), ((size - crop) // 2, (size - crop) // 2)]
-        views = []
-        for top, left in offsets:
-            view = batch[..., top : top + crop, left : left + crop]
-            view = F.interpolate(view, size=(size, size), mode="bilinear", align_corners=False)
-            views += [view, torch.flip(view, dims=[-1])]
-        return views
-    raise ValueError(f"unknown TTA mode '{mode}' (choose from {', '.join(TTA_MODES)})")
+    return TTA_VIEWS[check_tta_mode(mode)](batch)
 
 
 @torch.inference_mode()
@@ -75,6 +98,7 @@ def run_inference(
     channels_last: bool = False,
 ) -> InferenceOutput:
     """Logits and embeddings of every image; with TTA both are averaged over the views."""
+    check_tta_mode(tta)
     device = torch.device(device)
     was_training = model.training
     model.eval()

@@ -22,11 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=embed_command)
 
 
-def add_tta_option(parser: argparse.ArgumentParser, *, flag_default: str | None = None) -> None:
-    """`--tta MODE` (none, flip, tencrop); with `flag_default`, a bare `--tta` means that mode."""
+def add_tta_option(parser: argparse.ArgumentParser, *, flag_default: str | None = None,
+                   default: str | None = "none") -> None:
+    """`--tta MODE` (the registered TTA modes); with `flag_default`, a bare `--tta` means that mode."""
     parser.add_argument(
         "--tta",
-        default="none",
+        default=default,
         choices=TTA_MODES,
         nargs="?" if flag_default else None,
         const=flag_default,

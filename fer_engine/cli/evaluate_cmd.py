@@ -7,7 +7,7 @@ import json
 
 from fer_engine.classes import SPLIT_NAMES
 from fer_engine.cli.embed_cmd import add_tta_option
-from fer_engine.heads.registry import HEAD_NAMES
+from fer_engine.heads.registry import CLASSIFIER_NAMES, SOFTMAX
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", required=True, choices=SPLIT_NAMES, help="val = PublicTest, test = PrivateTest")
     parser.add_argument(
         "--head",
-        default="softmax",
-        choices=("softmax",) + HEAD_NAMES,
+        default=SOFTMAX,
+        choices=CLASSIFIER_NAMES,
         help="the network's classifier (softmax) or a head fitted with `fer heads`",
     )
     add_tta_option(parser)

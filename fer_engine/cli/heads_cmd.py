@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from fer_engine.errors import ConfigError
-from fer_engine.heads.registry import HEAD_NAMES
+from fer_engine.heads.registry import CLASS_WEIGHT_CHOICES, HEAD_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,19 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_head_options(parser: argparse.ArgumentParser) -> None:
     """The head options shared by `fer heads` and `fer reproduce`."""
-    parser.add_argument(
-        "--heads", default=",".join(HEAD_NAMES), help=f"comma-separated heads ({', '.join(HEAD_NAMES)})"
-    )
-    parser.add_argument(
-        "--search",
-        action="store_true",
-        help="random search (the paper's: 25 candidates, 3-fold stratified CV inside train)",
-    )
+    add_heads_flags(parser, default=",".join(HEAD_NAMES))
     parser.add_argument("--n-iter", type=int, default=25, help="random-search candidates")
     parser.add_argument("--cv", type=int, default=3, help="random-search CV folds (inside train)")
     parser.add_argument(
         "--class-weight",
-        choices=("none", "balanced"),
+        choices=CLASS_WEIGHT_CHOICES,
         default="none",
         help="'balanced' weighs classes inversely to their frequency",
     )
@@ -42,6 +35,14 @@ def add_head_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="fit (and search) on a stratified subsample of at most N training embeddings",
     )
+
+
+def add_heads_flags(parser: argparse.ArgumentParser, *, default: str | None, default_text: str = "all") -> None:
+    """`--heads` and `--search`, shared by `fer heads`, `fer reproduce` and `fer jobs submit`."""
+    parser.add_argument("--heads", default=default, metavar="NAMES",
+                        help=f"comma-separated heads to fit: {', '.join(HEAD_NAMES)} (default: {default_text})")
+    parser.add_argument("--search", action="store_true", default=None if default is None else False,
+                        help="random search (the paper's: 25 candidates, 3-fold stratified CV inside train)")
 
 
 def parse_heads(text: str) -> list[str]:

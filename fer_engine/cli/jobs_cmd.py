@@ -9,10 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fer_engine.cli.embed_cmd import add_tta_option
+from fer_engine.cli.heads_cmd import add_heads_flags, parse_heads
+from fer_engine.cli.options import add_training_options, parse_set_overrides, training_overrides
 from fer_engine.errors import ConfigError
 from fer_engine.jobs.queue import FINISHED_STATES, JOB_STATES, Job, JobQueue
+from fer_engine.pipeline import PIPELINE_STEPS, PipelineSpec
 
-PIPELINE_STEPS = ("train", "embed", "heads", "evaluate", "report")
+# The one `--set` parser, under the name this module has always exported.
+parse_overrides = parse_set_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,16 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     submit = commands.add_parser("submit", help="queue a pipeline run (a spec file, or --preset/--data)")
     submit.add_argument("spec", nargs="?", type=Path, help="PipelineSpec JSON file (options below override it)")
-    submit.add_argument("--preset", default=None, help="training preset: paper, strong, fast_cpu")
-    submit.add_argument("--data", default=None, help="FER2013 CSV, image folder or zip")
+    add_training_options(submit, preset_default=None, preset_default_text=f"the spec file's, else {PipelineSpec().preset}",
+                         threads=False)
     submit.add_argument("--steps", nargs="+", default=None, choices=PIPELINE_STEPS, help="pipeline steps to run")
-    submit.add_argument("--heads", nargs="+", default=None, help="heads to fit (svm, xgboost, rf, mlp)")
-    submit.add_argument("--search", action="store_true", default=None, help="random search of head parameters")
-    submit.add_argument("--tta", default=None, help="test-time augmentation: none, flip, tencrop")
-    submit.add_argument("--limit", type=int, default=None, help="use only this many images per split (smoke runs)")
-    submit.add_argument("--name", default=None, help="run/job name")
-    submit.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="training config override (value read as JSON when it parses, e.g. epochs=5)")
+    add_heads_flags(submit, default=None, default_text="the spec file's, else all")
+    add_tta_option(submit, flag_default="flip", default=None)
     submit.add_argument("--gpus", type=int, default=1, help="devices the job needs (>1: launched with torchrun)")
     submit.add_argument("--max-attempts", type=int, default=3, help="times a lost job is re-queued")
     submit.add_argument("--start-worker", action="store_true", help="start a background worker if none is alive")
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     listing = commands.add_parser("list", help="jobs, newest first")
     listing.add_argument("--state", nargs="+", choices=JOB_STATES, default=None, help="only jobs in these states")
-    listing.add_argument("--limit", type=int, default=None)
+    listing.add_argument("--last", type=int, default=None, metavar="N", help="only the N newest jobs")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=list_jobs)
 
@@ -81,26 +81,14 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(f"spec file {args.spec} must hold a JSON object")
     elif args.data is None:
         raise ConfigError("give a spec file, or at least --data PATH (and --preset)")
-    options = {"preset": args.preset, "data_path": args.data, "steps": args.steps, "heads": args.heads,
-               "search": args.search, "tta": args.tta, "limit": args.limit, "name": args.name}
+    overrides = training_overrides(args)
+    options = {"preset": args.preset, "data_path": args.data, "steps": args.steps,
+               "heads": parse_heads(args.heads) if args.heads is not None else None, "search": args.search,
+               "tta": args.tta, "limit": overrides.pop("limit", None), "name": args.name}
     spec.update({key: value for key, value in options.items() if value is not None})
-    if args.overrides:
-        spec["overrides"] = {**(spec.get("overrides") or {}), **parse_overrides(args.overrides)}
+    if overrides:
+        spec["overrides"] = {**(spec.get("overrides") or {}), **overrides}
     return spec
-
-
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """['epochs=5', 'arch=vgg19_bn'] -> {'epochs': 5, 'arch': 'vgg19_bn'} (JSON values where they parse)."""
-    overrides: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set takes KEY=VALUE, not '{item}'")
-        try:
-            overrides[key.strip()] = json.loads(text)
-        except json.JSONDecodeError:
-            overrides[key.strip()] = text
-    return overrides
 
 
 def submit_job(args: argparse.Namespace) -> int:
@@ -124,7 +112,7 @@ def submit_job(args: argparse.Namespace) -> int:
 
 def list_jobs(args: argparse.Namespace) -> int:
     """Print the queue."""
-    jobs = JobQueue(args.runs_root).list(states=args.state, limit=args.limit)
+    jobs = JobQueue(args.runs_root).list(states=args.state, limit=args.last)
     if args.json:
         print(json.dumps([j.to_dict() for j in jobs], indent=2))
         return 0

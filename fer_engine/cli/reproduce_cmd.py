@@ -8,64 +8,36 @@ from typing import Any
 
 from fer_engine.cli.embed_cmd import add_tta_option
 from fer_engine.cli.heads_cmd import add_head_options, class_weight_option, parse_heads
-from fer_engine.errors import ConfigError
+from fer_engine.cli.options import add_training_options, apply_threads, training_overrides
+from fer_engine.pipeline import PipelineSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `fer reproduce`."""
     parser = subparsers.add_parser("reproduce", help="train + embed + heads + evaluate + report, resumable")
-    parser.add_argument("--data", default="", help="FER2013 csv, zip or image folder")
-    parser.add_argument("--preset", default="paper", help="training preset (paper, strong, fast_cpu)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    parser.add_argument("--arch", default=None, help="override the preset's architecture (e.g. vgg19_bn_quarter)")
-    parser.add_argument("--limit", type=int, default=None, help="at most N images per split (quick runs)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any training config override, e.g. --set lr=0.01 --set triplet.margin=0.3",
-    )
+    add_training_options(parser, preset_default=PipelineSpec().preset)
     add_head_options(parser)
     add_tta_option(parser, flag_default="flip")
-    parser.add_argument("--name", default="", help="run name")
     parser.add_argument("--resume", default=None, metavar="RUN_ID", help="continue this run where it stopped")
     parser.add_argument("--runs-root", default=None, help="runs root (default: $FER_RUNS_DIR or ./runs)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(func=reproduce_command)
 
 
-def parse_overrides(items: list[str]) -> dict[str, str]:
-    """['lr=0.01'] -> {'lr': '0.01'} (values are typed by the training config)."""
-    overrides = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE, got '{item}'")
-        overrides[key.strip()] = value.strip()
-    return overrides
-
-
-def spec_from_args(args: argparse.Namespace):
+def spec_from_args(args: argparse.Namespace) -> PipelineSpec:
     """The PipelineSpec a `fer reproduce` command line describes."""
-    from fer_engine.pipeline import PipelineSpec
-
-    overrides: dict[str, Any] = parse_overrides(args.overrides)
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
-    if args.arch:
-        overrides["arch"] = args.arch
+    overrides = training_overrides(args)
+    limit = overrides.pop("limit", None)
     return PipelineSpec(
-        data_path=args.data,
+        data_path=args.data or "",
         preset=args.preset,
         overrides=overrides,
         heads=parse_heads(args.heads),
         search=args.search,
         tta=args.tta,
         runs_root=args.runs_root,
-        name=args.name,
-        limit=args.limit,
+        name=args.name or "",
+        limit=limit,
         resume_run_id=args.resume,
         class_weight=class_weight_option(args.class_weight),
         n_iter=args.n_iter,
@@ -103,6 +75,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
     """Run the pipeline and print the report."""
     from fer_engine.pipeline import run_pipeline
 
+    apply_threads(args.threads)
     spec = spec_from_args(args)
     run = run_pipeline(spec, on_event=None if args.quiet else _print_event)
     print(run.report_markdown.read_text(), end="")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from fer_engine.cli.options import LIMIT_HELP
 from fer_engine.errors import ConfigError
+from fer_engine.heads.registry import HEAD_NAMES
+from fer_engine.training.config import DISTANCES, LOSSES, MINERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,19 +22,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "semihard/euclidean, semihard/cosine, hard/cosine; ce+triplet semihard/cosine.",
     )
     triplet.add_argument("--data", required=True, help="FER2013 source (CSV, image folder or .zip)")
-    triplet.add_argument("--losses", type=_names, default=None, help="comma list of ce, triplet, ce+triplet")
+    triplet.add_argument("--losses", type=_names, default=None, help=f"comma list of {', '.join(LOSSES)}")
     triplet.add_argument("--miners", type=_names, default=None,
-                         help="comma list of random, semihard, hard, all (with --distances: full cross product)")
-    triplet.add_argument("--distances", type=_names, default=None,
-                         help="comma list of euclidean, squared_euclidean, cosine, manhattan")
+                         help=f"comma list of {', '.join(MINERS)} (with --distances: full cross product)")
+    triplet.add_argument("--distances", type=_names, default=None, help=f"comma list of {', '.join(DISTANCES)}")
     triplet.add_argument("--arch", default="vgg19_bn_quarter", help="backbone (default: vgg19_bn_quarter)")
     triplet.add_argument("--preset", default="fast_cpu", help="training recipe the cells override (default: fast_cpu)")
     triplet.add_argument("--budget", type=float, default=None, metavar="MINUTES",
                          help="fit the whole study in this many minutes: epochs (and limit) sized from a measured speed")
     triplet.add_argument("--epochs", type=int, default=None,
                          help="epochs per run (with --budget: the most allowed; default: the preset's)")
-    triplet.add_argument("--limit", type=int, default=None, help="at most this many images per split")
-    triplet.add_argument("--heads", type=_names, default=None, help="comma list of svm, xgboost, rf, mlp (default all)")
+    triplet.add_argument("--limit", type=int, default=None, metavar="N", help=LIMIT_HELP)
+    triplet.add_argument("--heads", type=_names, default=None,
+                         help=f"comma list of {', '.join(HEAD_NAMES)} (default: all)")
     triplet.add_argument("--seed", type=int, default=0)
     triplet.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
     triplet.add_argument("--runs-root", default=None, help="runs root (default: $FER_RUNS_DIR or ./runs)")
@@ -50,7 +53,7 @@ def _names(text: str) -> list[str]:
 def triplet_study_command(args: argparse.Namespace) -> int:
     """Run the study and print its table; exit 0 when every run succeeded, 1 otherwise."""
     from fer_engine.study.grid import build_grid
-    from fer_engine.study.triplet_study import DEFAULT_HEADS, TripletStudySpec, plan_triplet_study, run_triplet_study
+    from fer_engine.study.triplet_study import TripletStudySpec, plan_triplet_study, run_triplet_study
 
     if args.limit is not None and args.limit < 7:
         raise ConfigError(f"--limit must be at least 7 (one image per class), got {args.limit}")
@@ -62,7 +65,7 @@ def triplet_study_command(args: argparse.Namespace) -> int:
         budget_minutes=args.budget,
         epochs=args.epochs,
         limit=args.limit,
-        heads=tuple(args.heads) if args.heads else DEFAULT_HEADS,
+        heads=tuple(args.heads) if args.heads else HEAD_NAMES,
         seed=args.seed,
         runs_root=args.runs_root,
         device=args.device,

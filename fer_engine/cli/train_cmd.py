@@ -10,24 +10,21 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from fer_engine.cli.options import COMMON_FIELDS, add_training_options, apply_threads, training_overrides
 from fer_engine.errors import ConfigError, DataError
 from fer_engine.runs.layout import RunPaths
 from fer_engine.runs.store import RunStore
 
-# CLI flag -> config field, for the flags that are plain overrides.
+# `fer train` flag -> config field, for the flags that are plain overrides (the common ones included).
 FLAG_FIELDS = {
-    "arch": "arch",
-    "epochs": "epochs",
-    "limit": "limit",
+    **COMMON_FIELDS,
     "batch_size": "batch_size",
     "lr": "lr",
     "loss": "loss",
     "miner": "triplet.miner",
     "distance": "triplet.distance",
     "margin": "triplet.margin",
-    "device": "device",
     "precision": "precision",
-    "seed": "seed",
     "pretrained": "pretrained",
     "input_size": "input_size",
     "class_weighting": "class_weighting",
@@ -40,43 +37,33 @@ RESUMABLE_FIELDS = ("epochs", "device", "precision")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `fer train`."""
-    from fer_engine.training.config import DISTANCES, LOSSES, MINERS, SELECT_METRICS, TTA_MODES
-    from fer_engine.training.presets import PRESETS
+    from fer_engine.inference import TTA_MODES
+    from fer_engine.metric_learning import DISTANCES, MINERS
+    from fer_engine.training.config import CLASS_WEIGHTINGS, LOSSES, PRECISIONS, SELECT_METRICS
 
     parser = subparsers.add_parser(
         "train", help="train a model (preset + overrides) into a new run",
         description="Train a model from a preset; every config field can be overridden (--set key=value). "
                     "The resolved config, the data fingerprint and this command line are saved in the run.",
     )
-    parser.add_argument("--data", default=None, help="FER2013 source: fer2013.csv, image folder or .zip")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="strong", help="training recipe (default: strong)")
-    parser.add_argument("--arch", default=None, help="architecture (see `fer model list`)")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--limit", type=int, default=None, help="at most N images per split (stratified), for short runs")
+    add_training_options(parser, preset_default="strong")
     parser.add_argument("--batch-size", type=int, default=None, help="global batch size")
     parser.add_argument("--lr", type=float, default=None, help="(peak) learning rate")
     parser.add_argument("--loss", choices=LOSSES, default=None)
-    parser.add_argument("--miner", choices=MINERS, default=None, help="triplet mining")
-    parser.add_argument("--distance", choices=DISTANCES, default=None, help="triplet distance")
+    parser.add_argument("--miner", choices=list(MINERS), default=None, help="triplet mining")
+    parser.add_argument("--distance", choices=list(DISTANCES), default=None, help="triplet distance")
     parser.add_argument("--margin", type=float, default=None, help="triplet margin")
     parser.add_argument("--select-metric", choices=SELECT_METRICS, default=None, help="val metric choosing the checkpoint")
-    parser.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N")
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None)
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--precision", choices=PRECISIONS, default=None)
     parser.add_argument("--pretrained", default=None, metavar="PATH|cache",
                         help="ImageNet initialisation from a torchvision weights file, or 'cache' (torch hub cache)")
     parser.add_argument("--input-size", type=int, default=None, help="model input side (images are resized inside)")
-    parser.add_argument("--class-weighting", choices=("none", "balanced"), default=None)
+    parser.add_argument("--class-weighting", choices=CLASS_WEIGHTINGS, default=None)
     parser.add_argument("--tta", choices=TTA_MODES, default=None, help="test-time augmentation of per-epoch validation")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config field, e.g. --set augment.rotation_degrees=15 --set dropout=0.2")
     parser.add_argument("--skip-bad", action="store_true", help="skip unreadable images instead of failing")
-    parser.add_argument("--name", default="", help="run name (part of the run id)")
     parser.add_argument("--runs-root", default=None, help="runs root (default: $FER_RUNS_DIR or ./runs)")
     parser.add_argument("--resume", default=None, metavar="RUN", help="continue this run from its last completed epoch")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's choice; 1 can be faster on a busy machine)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar (default: when stderr is a terminal)")
     parser.set_defaults(func=train_command, _parser=parser)
@@ -87,12 +74,7 @@ def train_command(args: argparse.Namespace) -> int:
     from fer_engine.device import resolve_device
     from fer_engine.training.trainer import check_training_inputs
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     store = RunStore(args.runs_root)
     if args.resume:
         paths, config, dataset = _prepare_resume(args, store)
@@ -129,26 +111,13 @@ def _config_from_args(args: argparse.Namespace):
 
     if not args.data:
         raise ConfigError("--data PATH is required (a fer2013.csv, an image folder or a .zip); or --resume RUN")
-    overrides: dict[str, Any] = {field: getattr(args, flag) for flag, field in FLAG_FIELDS.items()
-                                 if getattr(args, flag) is not None}
+    overrides = training_overrides(args, FLAG_FIELDS)
     if args.compile:
         overrides["compile"] = True
-    overrides.update(_parse_set_overrides(args.overrides))
     if overrides.get("loss") == "triplet" and "select_metric" not in overrides:
         overrides["select_metric"] = "val_knn_accuracy"  # triplet alone trains no classifier head to score
     overrides["data_path"] = str(Path(args.data).expanduser().resolve())
     return get_preset(args.preset).with_overrides(**overrides)
-
-
-def _parse_set_overrides(items: list[str]) -> dict[str, str]:
-    """['a=1', 'triplet.margin=0.3'] -> {'a': '1', 'triplet.margin': '0.3'} (values typed by the config)."""
-    parsed = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE, got '{item}'")
-        parsed[key.strip()] = value.strip()
-    return parsed
 
 
 def _load_data(path: str | None, skip_bad: bool):
@@ -247,6 +216,9 @@ def _run_training(args: argparse.Namespace, store: RunStore, paths: RunPaths, co
     log_handler = _attach_run_log(paths) if is_main else None
     if is_main:
         store.update(paths.run_id, status="running")
+        logging.getLogger("fer_engine.training").info(
+            "%s: preset %s, %d epochs, %s schedule with %g warm-up epochs", "resumed" if args.resume else "started",
+            config.preset or "-", config.epochs, config.scheduler, config.warmup_epochs)
     try:
         result = train(config, dataset, paths, resume=bool(args.resume),
                        on_epoch=_print_epoch(config.epochs) if is_main else None,

@@ -16,7 +16,12 @@ HEAD_SPECS: dict[str, HeadSpec] = {
     spec.name: spec for spec in (svm.SPEC, xgboost_head.SPEC, random_forest.SPEC, mlp.SPEC)
 }
 HEAD_NAMES: tuple[str, ...] = tuple(HEAD_SPECS)
+SOFTMAX = "softmax"
+"""The network's own classifier, scored beside the heads."""
+CLASSIFIER_NAMES: tuple[str, ...] = (SOFTMAX, *HEAD_NAMES)
 CLASS_WEIGHTS = (None, "balanced")
+CLASS_WEIGHT_CHOICES: tuple[str, ...] = tuple(weight or "none" for weight in CLASS_WEIGHTS)
+"""`CLASS_WEIGHTS` as the CLI spells them ('none' for None)."""
 
 
 def get_head_spec(name: str) -> HeadSpec:

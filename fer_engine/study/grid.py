@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from fer_engine.errors import ConfigError
+from fer_engine.training.config import LOSSES
 
-STUDY_LOSSES = ("ce", "triplet", "ce+triplet")
+STUDY_LOSSES = LOSSES  # every training loss is a study loss
 
 
 @dataclass(frozen=True)

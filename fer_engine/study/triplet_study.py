@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from fer_engine.errors import ConfigError
+from fer_engine.heads.registry import HEAD_NAMES, SOFTMAX
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.runs.layout import RunPaths
 from fer_engine.runs.store import RunStore
@@ -19,7 +20,7 @@ from fer_engine.study.budget import CellWorkload, StudyPlan, measure_throughput,
 from fer_engine.study.grid import DEFAULT_GRID, StudyCell
 from fer_engine.study.table import HeadScore, PaperScore, StudyRow, markdown_table, write_study_table
 
-DEFAULT_HEADS = ("svm", "xgboost", "rf", "mlp")
+DEFAULT_HEADS = HEAD_NAMES  # every registered head
 STUDIES_FOLDER = "studies"
 SCORED_SPLITS = ("val", "test")
 
@@ -113,7 +114,7 @@ def run_triplet_study(spec: TripletStudySpec, progress: Progress = print) -> Stu
     study_id = f"{time.strftime('%Y%m%d-%H%M%S')}-triplet-{secrets.token_hex(2)}"
     folder = store.root / STUDIES_FOLDER / study_id
     folder.mkdir(parents=True, exist_ok=False)
-    heads = ["softmax", *spec.heads]
+    heads = [SOFTMAX, *spec.heads]
     header = {"study_id": study_id, "data_path": str(spec.data_path), "arch": spec.arch, "preset": spec.preset,
               "heads": heads, "seed": spec.seed, "plan": plan.to_dict(), "started_at": time.time()}
     atomic_write_json(folder / "plan.json", header)
@@ -208,7 +209,7 @@ def _collect(run: RunPaths, row: StudyRow, distance: str, normalize: bool, loss:
     if "val" in quality:
         row.embedding_val = quality["val"].to_dict()
     trained_classifier = "ce" in loss.split("+")  # a triplet-only backbone's linear layer is never trained
-    for head in ["softmax", *spec.heads] if trained_classifier else list(spec.heads):
+    for head in [SOFTMAX, *spec.heads] if trained_classifier else list(spec.heads):
         for split in SCORED_SPLITS:
             path = run.evaluation_file(split, head)
             if path.exists():

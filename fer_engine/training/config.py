@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from fer_engine.errors import ConfigError
+from fer_engine.inference import TTA_MODES
+from fer_engine.metric_learning.distances import DISTANCES as DISTANCE_REGISTRY
+from fer_engine.metric_learning.miners import MINERS as MINER_REGISTRY
+
+log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULERS = ("plateau", "cosine", "onecycle", "none")
 SELECT_METRICS = ("val_loss", "val_accuracy", "val_knn_accuracy")
 LOSSES = ("ce", "triplet", "ce+triplet")
 CLASS_WEIGHTINGS = ("none", "balanced")
-TTA_MODES = ("none", "flip", "tencrop")
 PRECISIONS = ("auto", "bf16", "fp32")
 CROP_MODES = ("none", "pad", "resized")
-MINERS = ("random", "semihard", "hard", "all")
-DISTANCES = ("euclidean", "squared_euclidean", "cosine", "manhattan")
+# Read from their registries (the one place each name is defined); `validate` reads the registries themselves.
+MINERS: tuple[str, ...] = tuple(MINER_REGISTRY)
+DISTANCES: tuple[str, ...] = tuple(DISTANCE_REGISTRY)
 
 
 @dataclass
@@ -128,7 +134,8 @@ class TrainConfig:
     def with_overrides(self, **overrides: Any) -> "TrainConfig":
         """A validated copy with fields replaced; nested fields as 'triplet.margin' / 'augment.hflip' or dicts.
 
-        String values (from `--set key=value`) are converted to the field's type.
+        String values (from `--set key=value`) are converted to the field's type. A warm-up left as it was
+        (not changed by these overrides) is shortened to fit fewer epochs; see `_fit_warmup`.
         """
         config = dataclasses.replace(
             self, triplet=dataclasses.replace(self.triplet), augment=dataclasses.replace(self.augment)
@@ -136,6 +143,8 @@ class TrainConfig:
         for key, value in _flatten(overrides).items():
             target, name = _resolve_field(config, key)
             setattr(target, name, _coerce(key, _field_types(type(target))[name], value))
+        if config.warmup_epochs == self.warmup_epochs:
+            _fit_warmup(config)
         config.validate()
         return config
 
@@ -149,8 +158,8 @@ class TrainConfig:
         _choice("eval_tta", self.eval_tta, TTA_MODES)
         _choice("precision", self.precision, PRECISIONS)
         _choice("augment.crop", self.augment.crop, CROP_MODES)
-        _choice("triplet.miner", self.triplet.miner, MINERS)
-        _choice("triplet.distance", self.triplet.distance, DISTANCES)
+        _choice("triplet.miner", self.triplet.miner, tuple(MINER_REGISTRY))
+        _choice("triplet.distance", self.triplet.distance, tuple(DISTANCE_REGISTRY))
         from fer_engine.models import available_models
 
         _choice("arch", self.arch, tuple(available_models()))
@@ -199,7 +208,28 @@ class TrainConfig:
         _positive("triplet.knn_k", triplet.knn_k)
 
 
+def typed_override(key: str, value: Any) -> Any:
+    """`value` (e.g. the text of `--set key=value`) converted to the type of config field `key` (dotted for
+    nested fields); ConfigError for an unknown field or a value of the wrong type. The one typing rule of the CLI."""
+    target, name = _resolve_field(TrainConfig(), key)
+    return _coerce(key, _field_types(type(target))[name], value)
+
+
 # ---- helpers ---------------------------------------------------------------------------------------
+
+
+def _fit_warmup(config: TrainConfig) -> None:
+    """Shorten a warm-up that leaves less than half of the run to the schedule to `epochs / 2` (logged).
+
+    Presets carry a warm-up sized for their own length (strong: 2 of 60 epochs); a short run of the same
+    recipe (`--epochs 1`) keeps the recipe and warms up for half of its epochs instead of failing.
+    """
+    limit = config.epochs / 2
+    if config.scheduler in ("cosine", "onecycle") and config.epochs >= 1 and config.warmup_epochs > limit:
+        log.warning("warm-up shortened from %g to %g epochs to fit a %d-epoch run", config.warmup_epochs, limit,
+                    config.epochs)
+        config.warmup_epochs = limit
+
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -78,4 +78,4 @@ def test_build_spec_merges_file_options_and_overrides(tmp_path: Path) -> None:
                               search=None, tta=None, limit=None, name="n", overrides=["epochs=2", "arch=vgg19_bn"])
     assert build_spec(args) == {"data_path": "a.zip", "preset": "fast_cpu", "steps": ["train", "embed"], "name": "n",
                                 "overrides": {"epochs": 2, "arch": "vgg19_bn"}}
-    assert parse_overrides(["lr=1e-3", "tta=flip", "search=true"]) == {"lr": 0.001, "tta": "flip", "search": True}
+    assert parse_overrides(["lr=1e-3", "eval_tta=flip", "notes=123"]) == {"lr": 0.001, "eval_tta": "flip", "notes": "123"}

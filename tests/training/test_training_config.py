@@ -112,3 +112,44 @@ def test_presets_are_fresh_copies_and_unknown_names_fail():
     assert set(PRESETS) == {"paper", "strong", "fast_cpu"}
     with pytest.raises(ConfigError, match="paper, strong, fast_cpu"):
         get_preset("best")
+
+
+@pytest.mark.parametrize(("epochs", "warmup"), [(1, 0.5), (2, 1.0), (3, 1.5)])
+def test_a_short_run_of_the_default_preset_shortens_its_warmup_and_says_so(epochs, warmup, caplog):
+    """strong warms up for 2 epochs; a run of `epochs` keeps the recipe with a warm-up of half its epochs."""
+    with caplog.at_level("WARNING", logger="fer_engine.training.config"):
+        config = get_preset("strong").with_overrides(epochs=epochs)
+    assert (config.epochs, config.warmup_epochs, config.scheduler) == (epochs, warmup, "cosine")
+    assert f"warm-up shortened from 2 to {warmup:g} epochs to fit a {epochs}-epoch run" in caplog.text
+
+
+def test_a_warmup_that_fits_is_kept_silently(caplog):
+    with caplog.at_level("WARNING", logger="fer_engine.training.config"):
+        assert get_preset("strong").with_overrides(epochs=4).warmup_epochs == 2.0
+        assert get_preset("fast_cpu").with_overrides(epochs=2).warmup_epochs == 1.0
+    assert "warm-up" not in caplog.text
+
+
+def test_a_warmup_the_user_sets_is_kept_or_refused_never_changed():
+    assert get_preset("strong").with_overrides(epochs=1, warmup_epochs=0.8).warmup_epochs == 0.8
+    assert get_preset("strong").with_overrides(epochs=1, warmup_epochs=0).warmup_epochs == 0
+    with pytest.raises(ConfigError, match="warmup_epochs=3.0 must be below epochs=2"):
+        get_preset("strong").with_overrides(epochs=2, warmup_epochs=3)
+
+
+def test_a_saved_config_reloads_with_its_warmup():
+    config = get_preset("strong").with_overrides(epochs=1)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_miners_distances_and_tta_modes_are_their_registries(monkeypatch):
+    from fer_engine.inference import TTA_VIEWS
+    from fer_engine.metric_learning import distances, miners
+    from fer_engine.training import config as config_module
+
+    assert config_module.MINERS == tuple(miners.MINERS) and "batch_hard" in config_module.MINERS
+    assert config_module.DISTANCES == tuple(distances.DISTANCES)
+    assert config_module.TTA_MODES == tuple(TTA_VIEWS)
+    assert TrainConfig().with_overrides(**{"triplet.miner": "batch_hard"}).triplet.miner == "batch_hard"
+    monkeypatch.setitem(miners.MINERS, "my_miner", miners.MINERS["hard"])
+    assert TrainConfig().with_overrides(**{"triplet.miner": "my_miner"}).triplet.miner == "my_miner"

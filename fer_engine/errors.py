@@ -19,3 +19,7 @@ class ConfigError(FerError):
 
 class RunNotFoundError(FerError):
     """A run id or path that does not name an existing run."""
+
+
+class RunIndexError(FerError):
+    """The runs root's index.sqlite is damaged or unreadable; `fer runs reindex` rebuilds it from the run folders."""

@@ -32,3 +32,15 @@ def default_checkpoint_dir() -> Path:
     """The default model used by `fer predict` and the dashboard: `FER_DEFAULT_CHECKPOINT`, else checkpoints/default."""
     override = os.environ.get("FER_DEFAULT_CHECKPOINT")
     return Path(override) if override else DEFAULT_CHECKPOINT_DIR
+
+
+def data_dir() -> Path:
+    """The data folder datasets are read from by default (`FER_DATA_DIR`, else ./data); not created."""
+    return Path(os.environ.get("FER_DATA_DIR") or "data")
+
+
+def uploads_root() -> Path:
+    """Where the dashboard saves uploaded files, one subfolder per kind (never inside the repository)."""
+    path = cache_dir() / "dashboard-uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from fer_engine.paths import cache_dir, default_checkpoint_dir
+from dashboard.components.uploads import prune_storage_once
+from fer_engine.paths import default_checkpoint_dir, uploads_root
 from fer_engine.paths import runs_root as engine_runs_root
 
 DATA_PATH_KEY = "data_path"  # session key shared by every page: the dataset the user pointed at
@@ -16,6 +17,8 @@ WORKER_AUTOSTART_ENV = "FER_DASHBOARD_AUTOSTART_WORKER"
 
 MAX_PHOTO_MB = 15
 MAX_DATASET_MB = 400
+MAX_UPLOAD_MB = max(MAX_PHOTO_MB, MAX_DATASET_MB)
+"""The largest per-widget limit: .streamlit/config.toml's server.maxUploadSize must equal it (tested)."""
 PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 DATASET_TYPES = ["zip", "csv"]
 
@@ -47,8 +50,10 @@ def set_data_path(path: str | Path) -> None:
 
 
 def uploads_dir(kind: str) -> Path:
-    """Cache folder for uploaded files of one kind ('datasets', 'photos'), never inside the repository."""
-    folder = cache_dir() / "dashboard-uploads" / kind
+    """Folder for uploaded files of one kind ('datasets', 'photos'), never inside the repository; the first call
+    of a server process applies the uploads/cache quota and expiry (`uploads.prune_storage_once`)."""
+    prune_storage_once()
+    folder = uploads_root() / kind
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -11,12 +11,14 @@ from dashboard.components import cached
 from dashboard.components.data_view import PAPER_COUNTS_NAME, render_audit, render_counts
 from dashboard.components.engine import show_error
 from dashboard.components.settings import DATASET_TYPES, MAX_DATASET_MB, data_path, set_data_path, uploads_dir
-from dashboard.components.uploads import save_upload
+from dashboard.components.uploads import prune_storage_once, save_upload
+from fer_engine.data.allowed_paths import allowed_roots, resolve_dataset_path
 from fer_engine.errors import FerError
 
 st.title("Data")
 st.caption("FER2013 as the Kaggle CSV (fer2013.csv / icml_face_data.csv), the image-folder zip, or any "
-           "`<class>/<image>` folder.")
+           "`<class>/<image>` folder, inside the dataset folders this dashboard may read.")
+prune_storage_once()
 
 import fer_engine.data as data_api
 from fer_engine.evaluation import paper_results
@@ -24,9 +26,13 @@ from fer_engine.evaluation import paper_results
 path_column, upload_column = st.columns(2, gap="large")
 with path_column:
     typed = st.text_input("dataset path on this machine", value=data_path(), key="data-path-input",
-                          placeholder="/path/to/fer2013.zip")
+                          placeholder="fer2013.zip (relative to the data folder) or an absolute path",
+                          help="Allowed folders: " + ", ".join(str(root) for root in allowed_roots()))
     if st.button("Use this path", key="data-path-button") and typed:
-        set_data_path(typed.strip())
+        try:
+            set_data_path(resolve_dataset_path(typed))
+        except FerError as exc:
+            show_error(exc, "Dataset path")
 with upload_column:
     upload = st.file_uploader(f"or upload a zip / csv (up to {MAX_DATASET_MB} MB)", type=DATASET_TYPES,
                               max_upload_size=MAX_DATASET_MB, key="data-upload")
@@ -40,12 +46,13 @@ with upload_column:
                 set_data_path(saved)
             st.caption(f"Saved as `{saved}`")
 
-source = data_path()
-if not source:
+if not data_path():
     st.info("No dataset chosen. Type a path, upload a file, or set FER2013_PATH before starting the dashboard.")
     st.stop()
-if not Path(source).exists():
-    st.error(f"`{source}` does not exist on this machine.")
+try:  # checked again on every run: the session's path may come from an older page state or the environment
+    source = str(resolve_dataset_path(data_path()))
+except FerError as exc:
+    show_error(exc, "Dataset path")
     st.stop()
 
 mtime = cached.dataset_mtime(source)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from fer_engine.errors import FerError
@@ -61,6 +62,15 @@ def _register_unavailable(subparsers: argparse._SubParsersAction, name: str, mis
     parser.set_defaults(func=unavailable, accepts_any_arguments=True)
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (terminal escape sequences, bidi overrides) a data file may carry;
+    newlines and tabs stay."""
+    return _CONTROL_CHARACTERS.sub("", text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `fer`; user-facing errors print one line to stderr and exit with status 2."""
     parser = build_parser()
@@ -73,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FerError as exc:
-        print(f"fer: error: {exc}", file=sys.stderr)
+        print(f"fer: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fer: interrupted", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`fer runs list | show | compare | delete`: browse the runs under a runs root."""
+"""`fer runs list | show | compare | delete | reindex`: browse the runs under a runs root, rebuild its index."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from fer_engine.errors import ConfigError
 from fer_engine.runs.layout import RunPaths
-from fer_engine.runs.store import RunRecord, RunStore
+from fer_engine.runs.store import RunRecord, RunStore, reindex
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete.add_argument("--yes", action="store_true", help="confirm: the run folder is deleted for good")
     delete.set_defaults(func=delete_run)
 
-    for sub in (listing, show, compare, delete):
+    rebuild = commands.add_parser(
+        "reindex", help="rebuild the run index (index.sqlite) from the run folders; a damaged index is moved aside")
+    rebuild.add_argument("--force", action="store_true",
+                         help="move the index aside and rebuild it even when it reads fine (its job queue is not kept)")
+    rebuild.set_defaults(func=reindex_runs)
+
+    for sub in (listing, show, compare, delete, rebuild):
         sub.add_argument("--runs-root", default=None, help="runs root (default: $FER_RUNS_DIR or ./runs)")
 
 
@@ -127,6 +133,15 @@ def delete_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"deleting run '{args.run}' removes its folder for good; add --yes to confirm")
     RunStore(args.runs_root).delete(args.run)
     print(f"deleted run {args.run}")
+    return 0
+
+
+def reindex_runs(args: argparse.Namespace) -> int:
+    """Rebuild the index from the run folders and say what happened to the old file."""
+    result = reindex(args.runs_root, force=args.force)
+    if result.moved_aside is not None:
+        print(f"moved the old index aside to {result.moved_aside} (kept; its job queue is not carried over)")
+    print(f"{result.db_path}: {len(result.added)} run folder(s) indexed now, {result.total} run(s) in the index")
     return 0
 
 

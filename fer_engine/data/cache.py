@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -22,7 +23,12 @@ def cache_file(source: Path, fingerprint: str, options: dict) -> Path:
     key_text = json.dumps({"fingerprint": fingerprint, "options": options, "version": LOADER_VERSION}, sort_keys=True)
     key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
     stem = "".join(char if char.isalnum() or char in "-_." else "_" for char in source.name)[:60] or "source"
-    return cache_dir() / "datasets" / f"{stem}-{key}.npz"
+    return dataset_cache_dir() / f"{stem}-{key}.npz"
+
+
+def dataset_cache_dir() -> Path:
+    """The folder of decoded dataset caches (pruned by `disk_quota.dataset_cache_quota`)."""
+    return cache_dir() / "datasets"
 
 
 def save_cached(path: Path, dataset: FerDataset) -> None:
@@ -65,6 +71,10 @@ def load_cached(path: Path, source: str) -> FerDataset | None:
             }
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
         return None  # a damaged entry is rebuilt, never trusted
+    try:
+        os.utime(path)  # expiry counts from the last use (see disk_quota)
+    except OSError:
+        pass
     return FerDataset(
         splits=splits,
         class_names=tuple(meta["class_names"]),

@@ -9,6 +9,7 @@ pixel string by numpy: about 2-4 s for the 35,887 rows of fer2013.csv.
 from __future__ import annotations
 
 import csv
+import re
 from typing import IO
 
 import numpy as np
@@ -20,6 +21,7 @@ from fer_engine.data.raw_images import RawImages
 from fer_engine.errors import DataError
 
 PIXELS_PER_IMAGE = FER_IMAGE_SIZE * FER_IMAGE_SIZE
+_MAX_HEADER_BYTES = 64 * 1024  # the header line is read alone first; a file without line breaks is not read whole
 
 
 def read_fer_csv(handle: IO[bytes] | str, name: str, policy: BadItemPolicy) -> RawImages:
@@ -28,8 +30,9 @@ def read_fer_csv(handle: IO[bytes] | str, name: str, policy: BadItemPolicy) -> R
     columns = {column.strip().lower(): column for column in table}
     missing = [column for column in ("emotion", "pixels") if column not in columns]
     if missing:
-        raise DataError(
-            f"{name} has columns {list(table)}; a FER CSV needs emotion and pixels (and usually Usage): "
+        raise DataError(  # the header itself is never echoed: the file may be anything
+            f"{name} has no {' and no '.join(missing)} column ({len(table)} column(s) found); a FER CSV needs "
+            "emotion and pixels (and usually Usage): "
             "fer2013.csv is 'emotion,pixels,Usage', icml_face_data.csv is 'emotion, Usage, pixels'"
         )
     n_rows = len(table[columns["emotion"]])
@@ -50,11 +53,11 @@ def read_fer_csv(handle: IO[bytes] | str, name: str, policy: BadItemPolicy) -> R
         where = f"{name} row {index + 1}"
         label = valid_labels.get(emotions[index])
         if label is None:
-            policy.report(where, f"emotion '{emotions[index]}' is not a class id 0-{len(FER_CLASS_NAMES) - 1}")
+            policy.report(where, f"emotion {_cell(emotions[index])} is not a class id 0-{len(FER_CLASS_NAMES) - 1}")
             continue
         split = "train" if usages is None else USAGE_TO_SPLIT.get(usages[index])
         if split is None:
-            policy.report(where, f"Usage '{usages[index]}' is not one of {', '.join(USAGE_TO_SPLIT)}")
+            policy.report(where, f"Usage {_cell(usages[index])} is not one of {', '.join(USAGE_TO_SPLIT)}")
             continue
         pixels, problem = _parse_pixels(pixel_strings[index])
         if problem:
@@ -86,8 +89,7 @@ def _read_table(handle: IO[bytes] | str, name: str) -> dict[str, list[str]]:
     try:
         table = pa_csv.read_csv(handle, convert_options=options)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        message = str(exc)
-        raise DataError(f"{name}: not a readable CSV ({message[:300]}{'...' if len(message) > 300 else ''})") from exc
+        raise DataError(f"{name}: not a readable CSV ({_parse_problem(exc)})") from exc
     return {
         column: table[column].cast(pa.string()).fill_null("").to_pylist()
         for column in table.column_names
@@ -98,9 +100,9 @@ def _header_names(handle: IO[bytes] | str) -> list[str]:
     """Column names of the CSV's first line (the stream is rewound afterwards)."""
     if isinstance(handle, str):
         with open(handle, "rb") as file:
-            first = file.readline()
+            first = file.readline(_MAX_HEADER_BYTES)
     else:
-        first = handle.readline()
+        first = handle.readline(_MAX_HEADER_BYTES)
         handle.seek(0)
     text = first.decode("utf-8-sig", errors="replace").strip("\r\n")
     return next(csv.reader([text]), []) if text else []
@@ -112,9 +114,27 @@ def _parse_pixels(text: str) -> tuple[np.ndarray, str]:
         values = np.fromstring(text, dtype=np.int64, sep=" ")
     except ValueError:
         bad = next((token for token in text.split() if not token.lstrip("-").isdigit()), "?")
-        return np.empty(0, np.uint8), f"pixel value '{bad}' is not an integer"
+        return np.empty(0, np.uint8), f"pixel value {_cell(bad)} is not an integer"
     if values.size != PIXELS_PER_IMAGE:
         return np.empty(0, np.uint8), f"{values.size:,} pixels, expected {PIXELS_PER_IMAGE:,}"
     if values.min() < 0 or values.max() > 255:
         return np.empty(0, np.uint8), f"pixel values span {values.min()}..{values.max()}, expected 0..255"
     return values.astype(np.uint8), ""
+
+
+_ROW_SHAPE = re.compile(r"Expected \d+ columns, got \d+")
+MAX_CELL_CHARS = 16
+
+
+def _parse_problem(exc: Exception) -> str:
+    """What is wrong with the CSV, without the row text pyarrow quotes (it may be any file's contents)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "text is not UTF-8"
+    shape = _ROW_SHAPE.search(str(exc))
+    return f"a row has the wrong number of columns: {shape.group(0).lower()}" if shape else "malformed CSV text"
+
+
+def _cell(value: str) -> str:
+    """A cell of a FER CSV quoted in a row error: printable characters only, at most 16 of them."""
+    printable = "".join(char if char.isprintable() else "?" for char in value[: MAX_CELL_CHARS + 1])
+    return f"'{printable[:MAX_CELL_CHARS]}{'...' if len(printable) > MAX_CELL_CHARS else ''}'"

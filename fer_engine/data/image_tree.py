@@ -28,8 +28,10 @@ import numpy as np
 
 from fer_engine.classes import FER_CLASS_NAMES, USAGE_TO_SPLIT
 from fer_engine.data.bad_items import BadItemPolicy
+from fer_engine.data.limits import MB, DataLimits
 from fer_engine.data.preprocess import FER_IMAGE_SIZE, IMAGE_EXTENSIONS, decode_image_bytes
 from fer_engine.data.raw_images import RawImages
+from fer_engine.data.source_checks import FolderFile, check_zip
 from fer_engine.errors import DataError
 
 USAGE_PREFIX = re.compile(r"^(Training|PublicTest|PrivateTest)_")
@@ -60,39 +62,55 @@ class ImageEntry:
 
 
 class ImageTree:
-    """A folder or a zip archive seen as relative POSIX file names plus a thread-safe `read(name)`."""
+    """A folder or a zip archive seen as relative POSIX file names plus a thread-safe, size-bounded `read(name)`.
 
-    def __init__(self, path: Path) -> None:
+    A folder's files come from `source_checks.walk_folder` (bounded, links and special files skipped); a zip's
+    central directory is checked by `source_checks.check_zip` before any member is read.
+    """
+
+    def __init__(self, path: Path, limits: DataLimits, files: list[FolderFile] | None = None) -> None:
         self.path = path
-        self.is_zip = path.is_file()
+        self.limits = limits
+        self.is_zip = files is None
         self._local = threading.local()
         self._archives: list[zipfile.ZipFile] = []
         if self.is_zip:
             with zipfile.ZipFile(path) as archive:
-                self.names = [info.filename for info in archive.infolist() if not info.is_dir()]
+                check_zip(archive, path.name, limits)
+                self._sizes = {info.filename: info.file_size for info in archive.infolist() if not info.is_dir()}
         else:
-            self.names = [
-                os.path.relpath(os.path.join(folder, name), path).replace(os.sep, "/")
-                for folder, _, files in os.walk(path)
-                for name in files
-            ]
+            self._sizes = {file.name: file.size for file in files or []}
+        self.names = list(self._sizes)
 
     def where(self, name: str) -> str:
         """How an error message names file `name`: a real path, or `archive.zip:member`."""
         return f"{self.path.name}:{name}" if self.is_zip else str(self.path / name)
 
+    def size(self, name: str) -> int:
+        """Size in bytes of file `name` (a zip member's declared uncompressed size)."""
+        return self._sizes[name]
+
     def read(self, name: str) -> bytes:
-        """Bytes of file `name`; each thread keeps its own ZipFile handle."""
+        """Bytes of image file `name`, never more than the image limit; each thread keeps its own ZipFile handle."""
+        limit = self.limits.max_image_bytes
+        if self.size(name) > limit:
+            raise DataError(f"{self.size(name) / MB:,.1f} MB, over the {limit / MB:g} MB image limit (FER_MAX_IMAGE_MB)")
         if not self.is_zip:
-            return (self.path / name).read_bytes()
-        archive = getattr(self._local, "archive", None)
-        if archive is None:
-            archive = self._local.archive = zipfile.ZipFile(self.path)
-            self._archives.append(archive)
-        return archive.read(name)
+            with open(self.path / name, "rb") as handle:
+                data = handle.read(limit + 1)
+        else:
+            archive = getattr(self._local, "archive", None)
+            if archive is None:
+                archive = self._local.archive = zipfile.ZipFile(self.path)
+                self._archives.append(archive)
+            with archive.open(name) as member:
+                data = member.read(limit + 1)
+        if len(data) > limit:  # the file grew since it was listed
+            raise DataError(f"over the {limit / MB:g} MB image limit (FER_MAX_IMAGE_MB)")
+        return data
 
     def open(self, name: str) -> IO[bytes]:
-        """A binary stream of file `name` (for large members such as a CSV); the caller closes it."""
+        """A binary stream of file `name` (for large members such as a CSV, within the checked limits)."""
         if not self.is_zip:
             return open(self.path / name, "rb")
         archive = zipfile.ZipFile(self.path)
@@ -226,7 +244,7 @@ def _decode_all(tree: ImageTree, names: list[str], size: int) -> list[np.ndarray
 def _decode_one(tree: ImageTree, name: str, size: int) -> np.ndarray | str:
     try:
         data = tree.read(name)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (DataError, OSError, zipfile.BadZipFile) as exc:
         return f"cannot read file ({exc})"
     if not data:
         return "empty file"

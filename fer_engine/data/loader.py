@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fer_engine.data.bad_items import BadItemPolicy
 from fer_engine.data.cache import cache_file, load_cached, save_cached
 from fer_engine.data.csv_source import read_fer_csv
 from fer_engine.data.dataset import FerDataset
-from fer_engine.data.fingerprint import source_fingerprint
+from fer_engine.data.fingerprint import file_fingerprint, folder_fingerprint
 from fer_engine.data.image_tree import ImageTree, read_image_tree
+from fer_engine.data.limits import DataLimits, data_limits
 from fer_engine.data.preprocess import IMAGE_EXTENSIONS
 from fer_engine.data.raw_images import RawImages
+from fer_engine.data.source_checks import FolderFile, check_file_size, check_zip, source_kind, walk_folder
 from fer_engine.data.splits import draw_validation_split, group_splits
 from fer_engine.errors import ConfigError, DataError
 
@@ -29,6 +32,43 @@ ACCEPTED_FORMS = (
 _PREFERRED_CSV_NAMES = ("fer2013.csv", "icml_face_data.csv")
 
 
+@dataclass(frozen=True)
+class CheckedSource:
+    """A source that passed the checks made before reading: its form, and a folder's bounded file listing."""
+
+    path: Path
+    form: str  # 'csv', 'zip' or 'folder'
+    limits: DataLimits
+    files: list[FolderFile] | None = None
+
+    def fingerprint(self) -> str:
+        """Content fingerprint for the cache key (a file's hash, or a folder listing's)."""
+        return folder_fingerprint(self.files or []) if self.form == "folder" else file_fingerprint(self.path)
+
+
+def check_source(path: str | os.PathLike, limits: DataLimits | None = None) -> CheckedSource:
+    """Refuse special files, oversized files, unknown formats and zip bombs before a byte is hashed or decoded."""
+    source = Path(path).expanduser()
+    limits = limits or data_limits()
+    if not os.path.exists(source):
+        raise DataError(f"{source} does not exist; {ACCEPTED_FORMS}")
+    if source_kind(source) == "folder":
+        return CheckedSource(source, "folder", limits, walk_folder(source, limits))
+    check_file_size(source, limits)
+    if source.suffix.lower() == ".csv":
+        return CheckedSource(source, "csv", limits)
+    if not zipfile.is_zipfile(source):
+        if source.suffix.lower() == ".zip":
+            raise DataError(f"{source} is not a readable zip archive (damaged or incomplete download?); {ACCEPTED_FORMS}")
+        raise DataError(f"{source} is neither a CSV nor a .zip archive; {ACCEPTED_FORMS}")
+    try:
+        with zipfile.ZipFile(source) as archive:
+            check_zip(archive, source.name, limits)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{source} is not a readable zip archive ({exc}); {ACCEPTED_FORMS}") from exc
+    return CheckedSource(source, "zip", limits)
+
+
 def load_dataset(
     path: str | os.PathLike,
     *,
@@ -39,16 +79,17 @@ def load_dataset(
 ) -> FerDataset:
     """Load a FER source into (N, 48, 48) uint8 splits, reusing a cache keyed by the source's content.
 
-    Splits come from the source (Usage column / file-name prefix / split folder); a missing val split is
-    drawn from train (stratified `val_fraction`, `seed`) and recorded in `drawn_splits`; a missing test split
-    stays absent. Bad items raise DataError naming them, or with `skip_bad=True` are listed in `skipped`.
+    The source is checked first (`check_source`: kind, sizes, zip headers, bounded folder walk), then
+    fingerprinted. Splits come from the source (Usage column / file-name prefix / split folder); a missing
+    val split is drawn from train (stratified `val_fraction`, `seed`) and recorded in `drawn_splits`; a
+    missing test split stays absent. Bad items raise DataError naming them, or with `skip_bad=True` are
+    listed in `skipped`.
     """
-    source = Path(path).expanduser()
-    if not source.exists():
-        raise DataError(f"{source} does not exist; {ACCEPTED_FORMS}")
     if not 0.0 <= val_fraction < 1.0:
         raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    fingerprint = source_fingerprint(source)
+    checked = check_source(path)
+    source = checked.path
+    fingerprint = checked.fingerprint()
     options = {"skip_bad": bool(skip_bad), "val_fraction": float(val_fraction), "seed": int(seed)}
     cached_path = cache_file(source, fingerprint, options)
     if use_cache:
@@ -56,7 +97,7 @@ def load_dataset(
         if cached is not None:
             log.debug("loaded %s from cache %s", source, cached_path)
             return cached
-    dataset = _load_uncached(source, fingerprint, skip_bad=skip_bad, val_fraction=val_fraction, seed=seed)
+    dataset = _load_uncached(checked, fingerprint, skip_bad=skip_bad, val_fraction=val_fraction, seed=seed)
     if use_cache:
         try:
             save_cached(cached_path, dataset)
@@ -65,10 +106,11 @@ def load_dataset(
     return dataset
 
 
-def _load_uncached(source: Path, fingerprint: str, *, skip_bad: bool, val_fraction: float, seed: int) -> FerDataset:
+def _load_uncached(checked: CheckedSource, fingerprint: str, *, skip_bad: bool, val_fraction: float,
+                   seed: int) -> FerDataset:
     """Decode the source, group it into splits, and draw val when the source has none."""
     policy = BadItemPolicy(skip_bad)
-    raw = _read_source(source, policy)
+    raw = _read_source(checked, policy)
     splits = group_splits(raw.images, raw.labels, raw.keys, raw.split_names)
     drawn: dict[str, str] = {}
     if "val" not in splits and "train" in splits and val_fraction > 0:
@@ -78,7 +120,7 @@ def _load_uncached(source: Path, fingerprint: str, *, skip_bad: bool, val_fracti
     return FerDataset(
         splits=splits,
         class_names=raw.class_names,
-        source=str(source),
+        source=str(checked.path),
         source_format=raw.source_format,
         fingerprint=fingerprint,
         drawn_splits=drawn,
@@ -86,16 +128,13 @@ def _load_uncached(source: Path, fingerprint: str, *, skip_bad: bool, val_fracti
     )
 
 
-def _read_source(source: Path, policy: BadItemPolicy) -> RawImages:
+def _read_source(checked: CheckedSource, policy: BadItemPolicy) -> RawImages:
     """Decoded, labelled images of a CSV, a folder or a zip (image tree or one CSV inside)."""
-    if source.is_file() and source.suffix.lower() == ".csv":
+    source = checked.path
+    if checked.form == "csv":
         return read_fer_csv(str(source), source.name, policy)
-    if source.is_file() and source.suffix.lower() == ".zip" and not zipfile.is_zipfile(source):
-        raise DataError(f"{source} is not a readable zip archive (damaged or incomplete download?); {ACCEPTED_FORMS}")
-    if source.is_file() and not zipfile.is_zipfile(source):
-        raise DataError(f"{source} is neither a CSV nor a .zip archive; {ACCEPTED_FORMS}")
     try:
-        tree = ImageTree(source)
+        tree = ImageTree(source, checked.limits, checked.files)
     except zipfile.BadZipFile as exc:
         raise DataError(f"{source} is not a readable zip archive ({exc}); {ACCEPTED_FORMS}") from exc
     with tree:

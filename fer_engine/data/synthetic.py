@@ -95,3 +95,47 @@ def write_fer_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def write_zip_bomb(path: str | Path, member: str, uncompressed_mib: int, *, extra_members: dict[str, bytes] | None = None
+                   ) -> Path:
+    """A zip whose one deflated member of zeros declares `uncompressed_mib` MiB (< 4096) in a few kB per GiB.
+
+    Made for tests of bounded decompression: the deflate stream is one compressed MiB of zeros repeated
+    (full-flush blocks are independent), so 2 GiB costs about a second (the CRC) instead of compressing it.
+    `extra_members` are stored as they are before the bomb (e.g. a real image beside it).
+    """
+    import struct
+    import zlib
+
+    if not 0 < uncompressed_mib < 4096:
+        raise ValueError("uncompressed_mib must be in 1..4095 (no zip64 here)")
+    zeros = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty last block closes the stream
+    crc = 0
+    for _ in range(uncompressed_mib):
+        crc = zlib.crc32(zeros, crc)
+    entries = [(name, data, 0, zlib.crc32(data), len(data), len(data)) for name, data in (extra_members or {}).items()]
+    entries.append((member, None, 8, crc, len(block) * uncompressed_mib + len(final), uncompressed_mib << 20))
+    path = Path(path)
+    central, offset = b"", 0
+    with open(path, "wb") as handle:
+        for name, data, method, crc32, compressed, size in entries:
+            encoded = name.encode()
+            header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0x21, crc32, compressed, size,
+                                 len(encoded), 0) + encoded
+            handle.write(header)
+            if data is None:
+                for _ in range(uncompressed_mib):
+                    handle.write(block)
+                handle.write(final)
+            else:
+                handle.write(data)
+            central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0x21, crc32, compressed,
+                                   size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+            offset += len(header) + compressed
+        handle.write(central)
+        handle.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), offset, 0))
+    return path

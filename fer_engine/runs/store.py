@@ -8,6 +8,7 @@ queue (`fer_engine.jobs`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
-from fer_engine.errors import ConfigError, RunNotFoundError
+from fer_engine.errors import ConfigError, RunIndexError, RunNotFoundError
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.paths import runs_root as default_runs_root
 from fer_engine.runs.layout import RunPaths
@@ -54,6 +55,10 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+DAMAGE_ERROR_NAMES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+HEADLINE_SUMMARY_KEYS = ("best_epoch", "best_val_accuracy", "best_val_loss", "best_val_macro_f1",
+                         "best_val_knn_accuracy", "epochs_completed")
 
 
 @dataclass
@@ -89,6 +94,22 @@ def is_lock_error(error: BaseException) -> bool:
     return "locked" in message or "busy" in message
 
 
+def is_damage_error(error: BaseException) -> bool:
+    """True for SQLite's 'file is not a database' / 'database disk image is malformed' (a damaged file)."""
+    if not isinstance(error, sqlite3.DatabaseError):
+        return False
+    name = getattr(error, "sqlite_errorname", "")
+    return name in DAMAGE_ERROR_NAMES or (not name and type(error) is sqlite3.DatabaseError)
+
+
+def index_error(db_path: Path, error: BaseException) -> RunIndexError:
+    """The error every reader of a damaged index gets: which file, what SQLite said, and the fix."""
+    return RunIndexError(
+        f"the run index {db_path} is damaged ({error}); rebuild it from the run folders with "
+        f"`fer runs reindex --runs-root {db_path.parent}` (the damaged file is moved aside, not deleted; "
+        "jobs queued in it are not recovered)")
+
+
 def retry_on_lock(operation: Callable[[], T], *, max_seconds: float = LOCK_RETRY_SECONDS) -> T:
     """Run `operation`, retrying with jittered exponential backoff while SQLite reports a lock."""
     deadline = time.monotonic() + max_seconds
@@ -109,7 +130,12 @@ class RunStore:
     def __init__(self, root: str | Path | None = None):
         self.root = default_runs_root(root)
         self.db_path = self.root / DB_FILE
+        existed = self.db_path.exists()
         self.ensure_schema(_SCHEMA)
+        if not existed:  # a new or deleted index: never leave existing run folders orphaned
+            added = self.index_run_folders()
+            if added:
+                log.warning("the run index %s was missing: rebuilt it from %d run folder(s)", self.db_path, len(added))
 
     # ---- connections and transactions -------------------------------------------------------------------------
     @contextmanager
@@ -125,6 +151,10 @@ class RunStore:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.row_factory = sqlite3.Row
             yield connection
+        except sqlite3.DatabaseError as error:
+            if is_damage_error(error):
+                raise index_error(self.db_path, error) from error
+            raise
         finally:
             connection.close()
 
@@ -195,7 +225,8 @@ class RunStore:
         now = time.time()
         self.write(lambda connection: connection.execute(
             "INSERT INTO runs (run_id, name, kind, status, created_at, updated_at, arch, preset, loss, data_fingerprint)"
-            " VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET name = excluded.name,"
+            " kind = excluded.kind, status = 'created', tags_json = '[]'",  # a reindex may have seen the new folder
             (run_id, name, kind, now, now, str(config.get("arch", "")), str(config.get("preset", "")),
              str(config.get("loss", "")), str(config.get("data_fingerprint", ""))),
         ))
@@ -211,6 +242,23 @@ class RunStore:
             (paths.run_id, name or paths.run_id, kind, now, now, str(config.get("arch", "")),
              str(config.get("preset", "")), str(config.get("loss", "")), str(config.get("data_fingerprint", ""))),
         ))
+
+    def index_run_folders(self) -> list[str]:
+        """Index every run folder under the root that the index lacks (status and headline metrics from its
+        summary.json, dates from its files); returns the run ids added."""
+        rows = [_row_from_folder(RunPaths(folder)) for folder in _run_folders(self.root)]
+
+        def change(connection: sqlite3.Connection) -> list[str]:
+            added = []
+            for row in rows:
+                cursor = connection.execute(
+                    "INSERT OR IGNORE INTO runs (run_id, name, kind, status, created_at, updated_at, arch, preset, loss,"
+                    " data_fingerprint, metrics_json, tags_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                if cursor.rowcount:
+                    added.append(row[0])
+            return added
+
+        return self.write(change) if rows else []
 
     def update(self, run_id: str, *, status: str | None = None, metrics: dict[str, Any] | None = None,
                tags: list[str] | None = None) -> None:
@@ -318,6 +366,92 @@ class RunStore:
         from fer_engine.runs.compare import compare_runs
 
         return compare_runs(runs, store=self)
+
+
+@dataclass
+class ReindexResult:
+    """What `reindex` did: where the old index went (None when kept) and the run ids it added."""
+
+    db_path: Path
+    moved_aside: Path | None
+    added: list[str]
+    total: int
+
+
+def index_problem(db_path: Path) -> str | None:
+    """Why the index file is damaged (SQLite's words), or None when it reads as a sound database."""
+    try:
+        connection = sqlite3.connect(db_path, timeout=60.0)
+        try:
+            result = connection.execute("PRAGMA quick_check").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        if is_lock_error(error):
+            return None
+        return str(error)
+    return None if result and result[0] == "ok" else str(result[0] if result else "no answer to quick_check")
+
+
+def reindex(root: str | Path | None = None, *, force: bool = False) -> ReindexResult:
+    """Rebuild the run index of `root` from its run folders.
+
+    A damaged index (or any index with `force`) is moved aside with its -wal/-shm files, never deleted, and
+    a new one is built; a sound index keeps its rows (and the job queue) and gains the folders it lacks.
+    """
+    root = default_runs_root(root)
+    db_path = root / DB_FILE
+    moved = None
+    if db_path.exists() and (force or index_problem(db_path) is not None):
+        moved = root / f"{DB_FILE}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+        for suffix in ("", "-wal", "-shm"):
+            companion = root / f"{DB_FILE}{suffix}"
+            if companion.exists():
+                companion.rename(Path(f"{moved}{suffix}"))
+    store = RunStore(root)
+    added = store.index_run_folders()
+    if moved is not None:
+        added = [record.run_id for record in store.list()]
+    return ReindexResult(db_path=db_path, moved_aside=moved, added=sorted(added), total=len(store.list()))
+
+
+def _run_folders(root: Path) -> list[Path]:
+    """Folders under `root` that are runs (a valid run id and a config, summary or checkpoint)."""
+    if not root.is_dir():
+        return []
+    return sorted(folder for folder in root.iterdir()
+                  if folder.is_dir() and RUN_ID_PATTERN.match(folder.name) and ".." not in folder.name
+                  and _looks_like_run(folder))
+
+
+def _row_from_folder(paths: RunPaths) -> tuple:
+    """An index row rebuilt from a run folder's config.json and summary.json (unreadable files count as empty)."""
+    config, summary = _read_json(paths.config), _read_json(paths.summary)
+    status = str(summary.get("status") or "created")
+    status = "cancelled" if status == "interrupted" else status if status in RUN_STATUSES else "created"
+    created = _mtime(paths.config) or _mtime(paths.root)
+    updated = _mtime(paths.summary) or created
+    pipeline = config.get("pipeline") if isinstance(config.get("pipeline"), dict) else {}
+    name = str(config.get("name") or pipeline.get("name") or paths.run_id)
+    metrics = {key: summary[key] for key in HEADLINE_SUMMARY_KEYS if summary.get(key) is not None}
+    fields = [str(config.get(key) or summary.get(key) or "") for key in ("arch", "preset", "loss", "data_fingerprint")]
+    return (paths.run_id, name, str(config.get("kind") or "train"), status, created, updated, *fields,
+            json.dumps(metrics, default=str), json.dumps(["reindexed"]))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _looks_like_run(folder: Path) -> bool:

@@ -19,6 +19,7 @@ from fer_engine.errors import ConfigError, FerError, RunNotFoundError
 from fer_engine.heads.registry import CLASS_WEIGHTS, HEAD_NAMES
 from fer_engine.inference import TTA_MODES
 from fer_engine.io_utils import atomic_write_json
+from fer_engine.jobs.limits import check_job_size
 from fer_engine.runs.layout import RunPaths
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,10 @@ class PipelineSpec:
             raise ConfigError(f"max_train must be positive, not {self.max_train}")
         if "train" in self.steps and not self.resume_run_id and not self.data_path:
             raise ConfigError("the train step needs data_path (a FER2013 csv, zip or image folder)")
-        self.train_config()  # unknown preset / override -> ConfigError
+        config = self.train_config()  # unknown preset / override -> ConfigError
+        # The server's caps (FER_JOB_MAX_*): one job must not hold a machine for ever.
+        check_job_size(epochs=config.epochs, n_iter=self.n_iter, cv=self.cv, limit=config.limit,
+                       max_train=self.max_train)
 
     def train_config(self):
         """The resolved TrainConfig: the preset, the overrides, then data_path and limit."""
@@ -378,8 +382,17 @@ class _Pipeline:
             max_train=self.spec.max_train,
             random_state=self.spec.seed,
             params=self.spec.head_params,
-            on_event=lambda record: self.emit(**record),
+            on_event=lambda record: self._head_event(record, heads),
         )
+
+    def _head_event(self, record: dict[str, Any], heads: list[str]) -> None:
+        """Report which head is being fitted (fraction of the step done) and stop between heads when asked."""
+        name = record.get("head")
+        index = heads.index(name) if name in heads else 0
+        done = index + 1 if record.get("event") == "head_fitted" else index
+        verb = "fitted" if record.get("event") == "head_fitted" else "fitting"
+        self.emit(**record, fraction=done / max(len(heads), 1), message=f"{verb} {name} ({index + 1} of {len(heads)})")
+        self.check_stop(f"the head after {name}" if verb == "fitted" else f"fitting {name}")
 
     def step_evaluate(self, forced: bool) -> None:
         from fer_engine.evaluation.evaluate import evaluate_run

@@ -1,4 +1,8 @@
-"""The jobs table of the Train page: refreshed every 2 s as a fragment, with a job's curves, log tail and actions."""
+"""The jobs table of the Train page: refreshed every 2 s as a fragment, with a job's curves, log tail and actions.
+
+Everyone sees every job's state, owner, progress and one-line reason; only the job's owner (or an admin) gets its
+cancel/retry buttons and its log (the library enforces the same rule, `fer_engine.jobs.owners`).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.components.auth import current_user
 from dashboard.components.charts import curves
 from dashboard.components.engine import show_error
 from fer_engine.errors import FerError
+from fer_engine.jobs.local_worker import WORKER_ALIVE_S, ensure_local_worker
+from fer_engine.jobs.owners import can_manage
+from fer_engine.jobs.progress import describe_progress
+from fer_engine.jobs.queue import CANCELLED, FAILED, QUEUED, RUNNING, JobQueue
+from fer_engine.jobs.reasons import one_line
 from fer_engine.runs.layout import RunPaths
 
 LOG_TAIL_LINES = 40
@@ -18,35 +28,21 @@ _CURVE_GROUPS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_accurac
                                                                    "val_knn_accuracy")}
 
 
-def progress_fraction(progress: dict[str, Any] | None) -> float | None:
-    """How far the job's current step is, in [0, 1] (the progress record's fraction, else epoch / total_epochs)."""
+def progress_fraction(progress: dict[str, Any] | None, state: str = "running") -> float | None:
+    """How far the job's current step is, in [0, 1] (the progress record's fraction, else epoch / total_epochs
+    while training); 1 for a succeeded job."""
+    if state == "succeeded":
+        return 1.0
     if not progress:
         return None
     if isinstance(progress.get("fraction"), (int, float)):
         return max(0.0, min(1.0, float(progress["fraction"])))
+    if progress.get("step") not in (None, "train"):
+        return None
     epoch, total = progress.get("epoch"), progress.get("total_epochs")
     if isinstance(epoch, (int, float)) and isinstance(total, (int, float)) and total > 0:
         return max(0.0, min(1.0, epoch / total))
     return None
-
-
-def progress_text(progress: dict[str, Any] | None) -> str:
-    """One line for humans: step, epoch, time left and the latest metrics of the progress record."""
-    if not progress:
-        return ""
-    parts = []
-    if progress.get("step"):
-        parts.append(str(progress["step"]))
-    if progress.get("epoch") is not None:
-        total = progress.get("total_epochs")
-        parts.append(f"epoch {progress['epoch']}" + (f"/{total}" if total else ""))
-    if isinstance(progress.get("eta_seconds"), (int, float)):
-        parts.append(f"~{progress['eta_seconds'] / 60:.1f} min left")
-    metrics = progress.get("metrics") or {}
-    parts += [f"{name} {value:.4g}" for name, value in list(metrics.items())[:3] if isinstance(value, (int, float))]
-    if progress.get("message"):
-        parts.append(str(progress["message"]))
-    return " · ".join(parts)
 
 
 def jobs_frame(jobs: list[Any]) -> pd.DataFrame:
@@ -56,13 +52,14 @@ def jobs_frame(jobs: list[Any]) -> pd.DataFrame:
         rows.append({
             "job": job.id,
             "name": job.name,
+            "owner": job.owner,
             "state": job.state + (" (cancelling)" if job.cancel_requested and not job.finished else ""),
-            "progress": progress_fraction(job.progress),
-            "detail": progress_text(job.progress),
+            "progress": progress_fraction(job.progress, job.state),
+            "detail": describe_progress(job.progress, job.state),
             "attempts": f"{job.attempts}/{job.max_attempts}",
             "run": job.run_id or "",
             "created": pd.Timestamp(job.created_at, unit="s"),
-            "error": (job.error or "")[:200],
+            "error": one_line(job.error or "", 200),  # the reason only: never file contents or a traceback
         })
     return pd.DataFrame(rows)
 
@@ -93,12 +90,26 @@ def metrics_curves(run: RunPaths) -> dict[str, pd.DataFrame]:
     return result
 
 
+def _worker_notice(queue: JobQueue, jobs: list[Any]) -> None:
+    """Say so when jobs are queued and no worker is alive to run them, with a button that starts one."""
+    queued = sum(job.state == QUEUED for job in jobs)
+    if not queued or queue.live_workers(WORKER_ALIVE_S):
+        return
+    st.warning(f"{queued} job(s) queued, but no worker is running: nothing will train them until one starts.",
+               icon=":material/warning:")
+    if st.button("Start a worker", key="start-worker", help="a background worker on this machine (fer worker)"):
+        try:
+            pid = ensure_local_worker(queue.root)
+        except FerError as exc:
+            show_error(exc, "Starting a worker")
+            return
+        st.toast("Worker started" if pid else "A worker is already running")
+
+
 @st.fragment(run_every=2)
 def _jobs_fragment(root: str) -> None:
-    from fer_engine.jobs import queue as jobs_queue
-
-    queue = jobs_queue.JobQueue(Path(root))
     try:
+        queue = JobQueue(Path(root))
         jobs = list(queue.list())
     except FerError as exc:
         show_error(exc, "Reading the job queue")
@@ -106,6 +117,8 @@ def _jobs_fragment(root: str) -> None:
     if not jobs:
         st.info("No jobs yet: queue one with the form above.")
         return
+    _worker_notice(queue, jobs)
+    user = current_user()
     st.dataframe(
         jobs_frame(jobs), hide_index=True, key="jobs-table",
         column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0)},
@@ -115,21 +128,29 @@ def _jobs_fragment(root: str) -> None:
                              format_func=lambda job_id: f"{job_id} · {by_id[job_id].name} · {by_id[job_id].state}")
     job = by_id[chosen_id]
     state = job.state
-    fraction = progress_fraction(job.progress)
+    fraction = progress_fraction(job.progress, state)
+    detail = describe_progress(job.progress, state)
     if fraction is not None:
-        st.progress(fraction, text=progress_text(job.progress) or state)
+        st.progress(fraction, text=detail or state)
+    elif detail:
+        st.caption(detail)
     if job.error:
-        st.error(f"Job {chosen_id}: {job.error}")
+        st.error(f"Job {chosen_id}: {one_line(job.error)}")
+    manager = can_manage(job.owner, user)
     actions = st.columns(4)
     try:
-        if state in (jobs_queue.QUEUED, jobs_queue.RUNNING) and not job.cancel_requested and actions[0].button("Cancel", key=f"cancel-{chosen_id}"):
-            queue.request_cancel(job.id)
+        if manager and state in (QUEUED, RUNNING) and not job.cancel_requested \
+                and actions[0].button("Cancel", key=f"cancel-{chosen_id}"):
+            queue.request_cancel(job.id, user=user)
             st.toast(f"Cancellation requested for job {chosen_id}")
-        if state in (jobs_queue.FAILED, jobs_queue.CANCELLED) and actions[1].button("Retry", key=f"retry-{chosen_id}"):
-            queue.retry(job.id)
+        if manager and state in (FAILED, CANCELLED) \
+                and actions[1].button("Retry", key=f"retry-{chosen_id}"):
+            queue.retry(job.id, user=user)
             st.toast(f"Job {chosen_id} queued again")
     except FerError as exc:
         show_error(exc, f"Job {chosen_id}")
+    if not manager:
+        st.caption(f"Queued by {job.owner}: only they or an admin can cancel or retry it and read its log.")
     run_id = job.run_id
     if run_id:
         run = RunPaths(Path(root) / str(run_id))
@@ -141,9 +162,10 @@ def _jobs_fragment(root: str) -> None:
                                     key=f"curve-{chosen_id}-{group}")
         else:
             st.caption("No epoch finished yet.")
-    tail = log_tail(job.log_path)
-    with st.expander("log (last lines)", expanded=state == jobs_queue.FAILED):
-        st.code(tail or "(empty)", language=None)
+    if manager:  # the log may hold file contents and tracebacks: its owner's (and admins') only
+        tail = log_tail(job.log_path)
+        with st.expander("log (last lines)", expanded=state == FAILED):
+            st.code(tail or "(empty)", language=None)
 
 
 def render_jobs(root: Path) -> None:

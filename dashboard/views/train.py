@@ -1,23 +1,30 @@
-"""Train: a form with a preset and every training knob, validated and queued as a job; jobs with live progress."""
+"""Train: a form with a preset and every training knob, its estimated training time, validated and queued as a
+job under the current user; the jobs table with live progress below."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
-
-from dashboard.components.config_form import changed_fields, config_fields, field_widget
-from dashboard.components.engine import show_error
-from dashboard.components.jobs_view import render_jobs
-from dashboard.components.settings import data_path, runs_root, worker_autostart
-from fer_engine.errors import FerError
-from fer_engine.inference import TTA_MODES
-
-st.title("Train")
-st.caption("Pick a preset, change any knob, and queue the run; a local worker trains it in the background.")
 
 import fer_engine.jobs.queue as jobs_queue
 import fer_engine.pipeline as pipeline
 import fer_engine.training.presets as presets
+from dashboard.components import cached
+from dashboard.components.auth import current_user, require_full_mode
+from dashboard.components.config_form import changed_fields, config_fields, field_widget
+from dashboard.components.engine import show_error
+from dashboard.components.jobs_view import render_jobs
+from dashboard.components.settings import data_path, runs_root, worker_autostart
+from fer_engine.data.allowed_paths import resolve_dataset_path
+from fer_engine.errors import FerError
+from fer_engine.inference import TTA_MODES
 from fer_engine.jobs.local_worker import ensure_local_worker
+from fer_engine.jobs.planning import TrainingEstimate, estimate_training, suggested_preset
+
+require_full_mode()  # defence in depth: the public demo's navigation never lists this page
+st.title("Train")
+st.caption("Pick a preset, change any knob, and queue the run; a local worker trains it in the background.")
 
 SECTIONS = {
     "Model": ("arch", "pretrained", "input_size", "dropout"),
@@ -56,6 +63,27 @@ def _field_choices() -> dict[str, list[str]]:
     return choices
 
 
+def _train_images(dataset_text: str) -> int:
+    """Training images of the dataset the form names (confined to the allowed folders; loaded once, cached)."""
+    source = str(resolve_dataset_path(dataset_text))
+    dataset = cached.load_dataset(source, cached.dataset_mtime(source))
+    train = dataset.splits.get("train")
+    return 0 if train is None else len(train.labels)
+
+
+def _estimate(values: dict[str, Any], dataset_text: str) -> TrainingEstimate | str:
+    """The estimated training time for the form's arch, epochs, limit and dataset (or why there is none)."""
+    if not dataset_text.strip():
+        return "No time estimate yet: give a dataset path."
+    try:
+        with st.spinner("Counting the dataset's training images for the time estimate..."):
+            images = _train_images(dataset_text)
+        return estimate_training(str(values.get("arch")), int(values.get("epochs") or 0), images,
+                                 limit=values.get("limit"), device=str(values.get("device") or "cpu"))
+    except FerError as exc:
+        return f"No time estimate: {exc}"
+
+
 def _train_form(preset_name: str) -> None:
     base = presets.get_preset(preset_name)
     fields = [field for field in config_fields(base) if field[0] not in NOT_IN_FORM]
@@ -63,7 +91,7 @@ def _train_form(preset_name: str) -> None:
     spec_defaults = pipeline.PipelineSpec()
     from fer_engine.heads.registry import HEAD_NAMES
 
-    with st.form(f"train-form-{preset_name}"):
+    with st.form(f"train-form-{preset_name}", enter_to_submit=False):  # Enter in a field must not queue
         st.subheader("Run")
         left, right = st.columns(2)
         name = left.text_input("run name", value=preset_name, key=f"{preset_name}-name")
@@ -102,24 +130,31 @@ def _train_form(preset_name: str) -> None:
                     with columns[index % 3]:
                         values[field] = field_widget(field, annotation, value, choices=choices.get(field),
                                                      key=f"{preset_name}-{field}")
-        submitted = st.form_submit_button("Validate and queue", type="primary")
+        estimate_slot = st.empty()
+        left, right = st.columns(2)
+        submitted = left.form_submit_button("Validate and queue", type="primary")
+        right.form_submit_button("Update the time estimate", help="apply the form's values to the estimate only")
+    estimate = _estimate(values, dataset)
+    estimate_text = estimate if isinstance(estimate, str) else estimate.text()
+    estimate_slot.info(estimate_text, icon=":material/schedule:")
     if not submitted:
         return
     overrides = changed_fields(values, fields)
     if notes != base.notes:
         overrides["notes"] = notes
     try:
+        source = str(resolve_dataset_path(dataset))  # only the allowed dataset folders; never echoes contents
         spec = pipeline.PipelineSpec(
-            data_path=dataset.strip(), preset=preset_name, overrides=overrides, steps=list(steps), heads=list(heads),
+            data_path=source, preset=preset_name, overrides=overrides, steps=list(steps), heads=list(heads),
             search=search, n_iter=int(n_iter), cv=int(cv), class_weight=None if head_weight == "none" else head_weight,
             max_train=None if max_train is None else int(max_train), tta=tta, val_fraction=float(val_fraction),
             runs_root=str(runs_root()), name=name.strip())
-        spec.validate()  # the library's own validation names the bad field (preset + overrides included)
-        job = jobs_queue.JobQueue(runs_root()).submit(spec, name=name)
+        spec.validate()  # the library's own validation names the bad field (preset + overrides, caps included)
+        job = jobs_queue.JobQueue(runs_root()).submit(spec, name=name, owner=current_user())
     except FerError as exc:
         show_error(exc, "Not queued")
         return
-    st.success(f"Queued job {job.id} ({preset_name}, {len(overrides)} override(s)).")
+    st.success(f"Queued job {job.id} ({preset_name}, {len(overrides)} override(s)). {estimate_text}")
     if worker_autostart():
         try:
             ensure_local_worker(runs_root())
@@ -130,8 +165,10 @@ def _train_form(preset_name: str) -> None:
 
 
 preset_names = list(presets.PRESETS)
-preset = st.selectbox("preset", preset_names, index=preset_names.index("strong") if "strong" in preset_names else 0,
-                      help="A preset fills every field below; change what you need.", key="train-preset")
+default_preset = suggested_preset()  # fast_cpu on a CPU (strong would take hours), strong on a GPU
+preset = st.selectbox("preset", preset_names, index=preset_names.index(default_preset),
+                      help="A preset fills every field below; change what you need. The default suits this "
+                           f"machine ({default_preset}).", key="train-preset")
 try:
     _train_form(preset)
 except FerError as exc:

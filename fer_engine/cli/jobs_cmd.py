@@ -13,7 +13,8 @@ from fer_engine.cli.embed_cmd import add_tta_option
 from fer_engine.cli.heads_cmd import add_heads_flags, parse_heads
 from fer_engine.cli.options import add_training_options, parse_set_overrides, training_overrides
 from fer_engine.errors import ConfigError
-from fer_engine.jobs.queue import FINISHED_STATES, JOB_STATES, Job, JobQueue
+from fer_engine.jobs.progress import describe_progress
+from fer_engine.jobs.queue import FINISHED_STATES, JOB_STATES, JobQueue
 from fer_engine.pipeline import PIPELINE_STEPS, PipelineSpec
 
 # The one `--set` parser, under the name this module has always exported.
@@ -119,37 +120,14 @@ def list_jobs(args: argparse.Namespace) -> int:
     if not jobs:
         print("no jobs (queue one with `fer jobs submit`)")
         return 0
-    rows = [(str(j.id), j.state, j.name or "-", j.device or "-", progress_text(j), j.run_id or "-",
-             (j.error or "")[:60]) for j in jobs]
-    header = ("ID", "STATE", "NAME", "DEVICE", "PROGRESS", "RUN", "ERROR")
+    rows = [(str(j.id), j.state, j.owner or "-", j.name or "-", j.device or "-",
+             describe_progress(j.progress, j.state) or "-", j.run_id or "-", (j.error or "")[:60]) for j in jobs]
+    header = ("ID", "STATE", "OWNER", "NAME", "DEVICE", "PROGRESS", "RUN", "ERROR")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
     return 0
-
-
-def progress_text(job: Job) -> str:
-    """'train 3/30 eta 5m' style summary of a job's progress."""
-    progress = job.progress or {}
-    if job.state != "running" and not progress:
-        return "-"
-    parts = [progress.get("step") or ""]
-    if progress.get("epoch") is not None:
-        parts.append(f"{progress['epoch']}/{progress.get('total_epochs') or '?'}")
-    if progress.get("eta_seconds") is not None and job.state == "running":
-        parts.append(f"eta {format_seconds(progress['eta_seconds'])}")
-    return " ".join(p for p in parts if p) or "-"
-
-
-def format_seconds(seconds: float) -> str:
-    """90 -> '1m30s'."""
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def show_job(args: argparse.Namespace) -> int:
@@ -164,7 +142,8 @@ def show_job(args: argparse.Namespace) -> int:
                          ("worker", job.worker_id), ("pid", job.pid), ("created", when(job.created_at)),
                          ("started", when(job.started_at)), ("finished", when(job.finished_at)),
                          ("heartbeat", when(job.heartbeat_at)), ("attempts", f"{job.attempts}/{job.max_attempts}"),
-                         ("progress", progress_text(job)), ("log", job.log_path), ("error", job.error)):
+                         ("owner", job.owner), ("progress", describe_progress(job.progress, job.state) or "-"),
+                         ("log", job.log_path), ("error", job.error)):
         if value not in (None, ""):
             print(f"  {label}: {value}")
     if job.progress.get("metrics"):

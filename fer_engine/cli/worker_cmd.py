@@ -7,7 +7,8 @@ import logging
 import sys
 
 from fer_engine.jobs.runners import DEFAULT_RUNNER
-from fer_engine.jobs.worker import DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S, DEFAULT_ORPHAN_TIMEOUT_S, Worker
+from fer_engine.jobs.worker import (DEFAULT_CANCEL_GRACE_S, DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S,
+                                   DEFAULT_ORPHAN_TIMEOUT_S, Worker)
 
 
 def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +23,8 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
                         help="re-queue running jobs whose heartbeat is older than this")
     parser.add_argument("--grace-s", type=float, default=DEFAULT_GRACE_S,
                         help="how long a stopping job may take to save its state before it is killed")
+    parser.add_argument("--cancel-grace-s", type=float, default=DEFAULT_CANCEL_GRACE_S,
+                        help="how long a cancelled job may take to stop before it is killed")
     parser.add_argument("--idle-exit-s", type=float, default=None, help="exit after this long with nothing to do")
     parser.add_argument("--worker-id", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--job-runner", default=DEFAULT_RUNNER,
@@ -42,7 +45,8 @@ def run_worker(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     worker = Worker(args.runs_root, devices=args.devices, max_jobs=args.max_jobs, once=args.once,
                     heartbeat_s=args.heartbeat_s, orphan_timeout_s=args.orphan_timeout_s, grace_s=args.grace_s,
-                    idle_exit_s=args.idle_exit_s, job_runner=args.job_runner, worker_id=args.worker_id)
+                    idle_exit_s=args.idle_exit_s, job_runner=args.job_runner, worker_id=args.worker_id,
+                    cancel_grace_s=args.cancel_grace_s)
     report = worker.run()
     print(f"worker {report.worker_id}: ran {len(report.jobs_started)} job(s)"
           f"{f', re-queued orphans {report.orphans_requeued}' if report.orphans_requeued else ''}")

@@ -15,7 +15,8 @@ _BATCH_KEYS = ("batch", "step_in_epoch", "batch_index", "iteration")
 _STEPS_PER_EPOCH_KEYS = ("steps_per_epoch", "batches_per_epoch", "num_batches", "total_batches")
 _NAME_KEYS = ("event", "type", "kind")
 _NOT_METRICS = set(_STAGE_KEYS + _EPOCH_KEYS + _TOTAL_EPOCH_KEYS + _BATCH_KEYS + _STEPS_PER_EPOCH_KEYS
-                   + _NAME_KEYS + ("step", "global_step", "time", "timestamp", "run_id", "epochs_completed"))
+                   + _NAME_KEYS + ("step", "global_step", "time", "timestamp", "run_id", "epochs_completed",
+                                   "fraction"))
 
 
 @dataclass
@@ -74,6 +75,7 @@ class ProgressTracker:
         if stage is not None and stage != progress.step:
             # Epoch counts stay (how far training got); the pace and position inside a step start over.
             progress.step, progress.fraction, progress.eta_seconds, progress.batch = str(stage), None, None, None
+            progress.message = None
             self._pace_start = None
         name = _first(data, _NAME_KEYS)
         if name == "step_done" and isinstance(data.get("step"), str) and data["step"] not in progress.steps_done:
@@ -114,8 +116,8 @@ class ProgressTracker:
         progress = self.progress
         if isinstance(data.get("fraction"), (int, float)):
             return min(1.0, max(0.0, float(data["fraction"])))
-        if not progress.total_epochs or progress.epoch is None:
-            return None
+        if progress.step not in (None, "train") or not progress.total_epochs or progress.epoch is None:
+            return None  # epochs measure the train step only; other steps report their own fraction
         epochs_done = progress.epoch if is_epoch_end(data) else max(progress.epoch - 1, 0)
         within = 0.0
         if not is_epoch_end(data) and progress.batch is not None and progress.steps_per_epoch:
@@ -134,3 +136,30 @@ def is_epoch_end(data: dict[str, Any]) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def describe_progress(progress: dict[str, Any] | None, state: str = "running") -> str:
+    """One line for people: the current step and where it is (epochs and time left only while training).
+
+    After training, a job never reads 'train · epoch 2/2 · ~0.0 min left': each step names itself.
+    """
+    if not progress:
+        return ""
+    step = progress.get("step")
+    done = [name for name in progress.get("steps_done") or [] if isinstance(name, str)]
+    if state == "succeeded":
+        return "done" + (f": {', '.join(done)}" if done else "")
+    parts = [str(step)] if step else []
+    if step == "train" and progress.get("epoch") is not None:
+        total = progress.get("total_epochs")
+        parts.append(f"epoch {progress['epoch']}" + (f"/{total}" if total else ""))
+    if progress.get("message"):
+        parts.append(str(progress["message"]))
+    if state == "running" and _is_number(progress.get("eta_seconds")):
+        parts.append(f"~{progress['eta_seconds'] / 60:.1f} min left in this step")
+    if step == "train":
+        metrics = progress.get("metrics") or {}
+        parts += [f"{name} {value:.4g}" for name, value in list(metrics.items())[:3] if _is_number(value)]
+    if state in ("failed", "cancelled") and step:
+        parts[0] = f"stopped in {step}"
+    return " · ".join(parts)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from fer_engine.errors import ConfigError, FerError
+from fer_engine.jobs.limits import LIMIT_ENV_VARS, JobLimits
+from fer_engine.jobs.owners import LOCAL_OWNER, operator_name, require_manager
 from fer_engine.jobs.spec import JobSpec, spec_payload
 from fer_engine.runs.store import RunStore
 
@@ -49,7 +51,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     log_path TEXT,
     run_id TEXT,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    lease TEXT
+    lease TEXT,
+    owner TEXT NOT NULL DEFAULT 'local'
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, id);
 CREATE TABLE IF NOT EXISTS workers (
@@ -61,6 +64,9 @@ CREATE TABLE IF NOT EXISTS workers (
     heartbeat_at REAL NOT NULL
 );
 """
+# Added after the first release: index.sqlite files from before it get the column (old jobs: owner 'local').
+_OWNER_COLUMN = "owner TEXT NOT NULL DEFAULT 'local'"
+_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, state)"
 
 
 class JobNotFoundError(FerError):
@@ -92,6 +98,7 @@ class Job:
     run_id: str | None = None
     cancel_requested: bool = False
     lease: str | None = None
+    owner: str = LOCAL_OWNER            # who queued it: only they (or an admin) cancel or retry it
 
     @property
     def finished(self) -> bool:
@@ -128,12 +135,31 @@ class JobQueue:
         self.root = self.store.root
         self.db_path = self.store.db_path
         self.store.ensure_schema(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the `owner` column to a jobs table created before owners were recorded (idempotent, race-safe)."""
+
+        def columns(connection: sqlite3.Connection) -> set[str]:
+            return {row["name"] for row in connection.execute("PRAGMA table_info(jobs)").fetchall()}
+
+        if "owner" in self.store.read(columns):
+            return
+
+        def change(connection: sqlite3.Connection) -> None:
+            if "owner" not in columns(connection):  # another process may have migrated meanwhile
+                connection.execute(f"ALTER TABLE jobs ADD COLUMN {_OWNER_COLUMN}")
+            connection.execute(_OWNER_INDEX)
+
+        self.store.write(change)
 
     # ---- submitting and reading --------------------------------------------------------------------------------
     def submit(self, spec: JobSpec | dict[str, Any], *, name: str = "", num_devices: int = 1,
-               max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Job:
-        """Validate `spec` (ConfigError if invalid) and queue it; returns the queued job."""
+               max_attempts: int = DEFAULT_MAX_ATTEMPTS, owner: str | None = None) -> Job:
+        """Validate `spec` (ConfigError if invalid or above the caps) and queue it for `owner` (default: the OS
+        user, `operator_name()`); refused when the owner already has the most queued jobs allowed."""
         payload = spec_payload(spec)
+        owner = _owner_name(owner)
         if not isinstance(num_devices, int) or num_devices < 1:
             raise ConfigError(f"a job needs at least one device, not {num_devices!r}")
         if not isinstance(max_attempts, int) or max_attempts < 1:
@@ -142,11 +168,14 @@ class JobQueue:
         logs = self.root / JOBS_LOG_DIR
         logs.mkdir(parents=True, exist_ok=True)
 
+        max_queued = JobLimits.from_env().max_queued_per_user
+
         def change(connection: sqlite3.Connection) -> int:
+            _check_queued_cap(connection, owner, max_queued)
             cursor = connection.execute(
-                "INSERT INTO jobs (name, spec_json, state, num_devices, created_at, max_attempts)"
-                " VALUES (?, ?, 'queued', ?, ?, ?)",
-                (name, json.dumps(payload), num_devices, time.time(), max_attempts))
+                "INSERT INTO jobs (name, spec_json, state, num_devices, created_at, max_attempts, owner)"
+                " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                (name, json.dumps(payload), num_devices, time.time(), max_attempts, owner))
             job_id = int(cursor.lastrowid)
             # Relative to the runs root: machines may mount a shared root at different paths.
             connection.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (f"{JOBS_LOG_DIR}/{job_id}.log", job_id))
@@ -159,7 +188,7 @@ class JobQueue:
         job_id = _job_id(job_id)
         row = self.store.read(lambda c: c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
         if row is None:
-            raise JobNotFoundError(f"no job {job_id} in {self.db_path} (see `fer jobs list`)")
+            raise JobNotFoundError(f"no job {job_id} (see `fer jobs list`)")
         return _job(row, self.root)
 
     def list(self, *, states: tuple[str, ...] | list[str] | None = None, limit: int | None = None) -> list[Job]:
@@ -300,12 +329,16 @@ class JobQueue:
         return {row["id"] for row in self.store.read(lambda c: c.execute(sql, [int(i) for i in job_ids]).fetchall())}
 
     # ---- a user's side -------------------------------------------------------------------------------------------
-    def request_cancel(self, job_id: int) -> Job:
-        """Cancel a queued job now, or ask the worker running it to stop it (it then becomes 'cancelled')."""
+    def request_cancel(self, job_id: int, *, user: str | None = None) -> Job:
+        """Cancel a queued job now, or ask the worker running it to stop it (it then becomes 'cancelled').
+
+        `user` must be the job's owner or an admin (JobPermissionError otherwise); None is the machine's operator.
+        """
         job_id = _job_id(job_id)
 
         def change(connection: sqlite3.Connection) -> None:
-            state = self._state_in(connection, job_id)
+            state, owner = self._state_in(connection, job_id)
+            require_manager(job_id, owner, user, "cancel")
             if state == QUEUED:
                 connection.execute(
                     "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?,"
@@ -318,14 +351,20 @@ class JobQueue:
         self.store.write(change)
         return self.get(job_id)
 
-    def retry(self, job_id: int) -> Job:
-        """Queue a failed or cancelled job again (its run, if any, is resumed), with a fresh attempt budget."""
+    def retry(self, job_id: int, *, user: str | None = None) -> Job:
+        """Queue a failed or cancelled job again (its run, if any, is resumed), with a fresh attempt budget.
+
+        `user` must be the job's owner or an admin (None: the machine's operator); the owner's queued-jobs cap holds.
+        """
         job_id = _job_id(job_id)
+        max_queued = JobLimits.from_env().max_queued_per_user
 
         def change(connection: sqlite3.Connection) -> None:
-            state = self._state_in(connection, job_id)
+            state, owner = self._state_in(connection, job_id)
+            require_manager(job_id, owner, user, "retry")
             if state not in (FAILED, CANCELLED):
                 raise ConfigError(f"job {job_id} is {state}; only failed or cancelled jobs can be retried")
+            _check_queued_cap(connection, owner, max_queued)
             connection.execute(
                 "UPDATE jobs SET state = 'queued', attempts = 0, cancel_requested = 0, error = NULL,"
                 " finished_at = NULL, worker_id = NULL, pid = NULL, device = NULL, lease = NULL WHERE id = ?",
@@ -334,11 +373,12 @@ class JobQueue:
         self.store.write(change)
         return self.get(job_id)
 
-    def _state_in(self, connection: sqlite3.Connection, job_id: int) -> str:
-        row = connection.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    def _state_in(self, connection: sqlite3.Connection, job_id: int) -> tuple[str, str]:
+        """(state, owner) of a job inside a transaction."""
+        row = connection.execute("SELECT state, owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
-            raise JobNotFoundError(f"no job {job_id} in {self.db_path} (see `fer jobs list`)")
-        return row["state"]
+            raise JobNotFoundError(f"no job {job_id} (see `fer jobs list`)")
+        return row["state"], row["owner"]
 
     # ---- workers -------------------------------------------------------------------------------------------------
     def register_worker(self, worker_id: str, devices: list[str], *, pid: int | None = None,
@@ -378,6 +418,23 @@ class JobQueue:
         return [r for r in records if host is None or r.host == host]
 
 
+def _owner_name(owner: str | None) -> str:
+    """The owner to record: the given user name (stripped, non-empty), else the OS user."""
+    if owner is None:
+        return operator_name()
+    if not isinstance(owner, str) or not owner.strip():
+        raise ConfigError("a job's owner must be a non-empty user name")
+    return owner.strip()
+
+
+def _check_queued_cap(connection: sqlite3.Connection, owner: str, max_queued: int) -> None:
+    """ConfigError when `owner` already has `max_queued` queued jobs (inside the submit/retry transaction)."""
+    row = connection.execute("SELECT COUNT(*) AS n FROM jobs WHERE owner = ? AND state = 'queued'", (owner,)).fetchone()
+    if row["n"] >= max_queued:
+        raise ConfigError(f"{owner} already has {row['n']} queued jobs, the most allowed on this server; wait for one "
+                          f"to start or cancel one (set {LIMIT_ENV_VARS['max_queued_per_user']} to change the cap)")
+
+
 def _job_id(job_id: int | str) -> int:
     try:
         return int(job_id)
@@ -394,6 +451,7 @@ def _job(row: sqlite3.Row, root: Path) -> Job:
         attempts=row["attempts"], max_attempts=row["max_attempts"], error=row["error"],
         log_path=str(root / row["log_path"]) if row["log_path"] else None,
         run_id=row["run_id"], cancel_requested=bool(row["cancel_requested"]), lease=row["lease"],
+        owner=row["owner"],
     )
 
 

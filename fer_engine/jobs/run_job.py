@@ -23,12 +23,15 @@ from fer_engine.errors import FerError
 from fer_engine.jobs.launch import die_with_parent
 from fer_engine.jobs.progress import ProgressTracker, is_epoch_end, event_dict
 from fer_engine.jobs.queue import CANCELLED, FAILED, RUNNING, SUCCEEDED, Job, JobQueue
+from fer_engine.jobs.reasons import job_reason
 from fer_engine.jobs.runners import DEFAULT_RUNNER, JobRunner, resolve_runner
 from fer_engine.runs.layout import RunPaths
 
 logger = logging.getLogger("fer_engine.jobs")
 
 PROGRESS_WRITE_INTERVAL_S = 1.0
+STEP_EVENTS = ("step_started", "step_done", "step_skipped", "stopped", "pipeline_done", "head_started",
+               "head_fitted")
 
 
 class StopRequest:
@@ -60,14 +63,6 @@ def is_out_of_memory(error: BaseException) -> bool:
 def is_stop_error(error: BaseException) -> bool:
     """The ways a runner ends early when `should_stop()` said so (the pipeline's PipelineStopped, Ctrl-C)."""
     return isinstance(error, (KeyboardInterrupt, SystemExit)) or type(error).__name__ == "PipelineStopped"
-
-
-def describe_error(error: BaseException) -> str:
-    """The reason stored on a failed job: a FerError's own message, else 'Type: message'."""
-    if isinstance(error, FerError):
-        return str(error)
-    message = str(error).strip()
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def halved_batch_spec(spec: dict[str, Any], run: RunPaths | None) -> tuple[dict[str, Any], int, int] | None:
@@ -188,18 +183,20 @@ class JobProcess:
     def _after_error(self, job: Job, run: RunPaths | None, error: BaseException) -> str:
         if self.stop() and is_stop_error(error):
             return self._after_interruption()
-        reason = describe_error(error)
+        out_of_memory = is_out_of_memory(error)
+        reason = (f"out of memory ({type(error).__name__}); the job log has the details" if out_of_memory
+                  else job_reason(error))
+        # The full message and traceback go to the job log (its owner reads it), never into the shared reason.
         logger.error("job %s failed: %s\n%s", self.job_id, reason, "".join(traceback.format_exception(error)))
-        if is_out_of_memory(error):
+        if out_of_memory:
             # The trainer resumes only with the same batch size: halve it only before any resume state exists.
             halved = halved_batch_spec(job.spec, run) if run is None or not run.resume_state.exists() else None
             if halved is not None and job.attempts + 1 < job.max_attempts and self.is_rank_zero:
                 spec, old, new = halved
-                note = f"out of memory at batch size {old} ({reason}); re-queued with batch size {new}"
+                note = f"out of memory at batch size {old}; re-queued with batch size {new}"
                 self.queue.requeue(self.job_id, lease=self.lease, reason=note, count_attempt=True, spec=spec)
                 logger.warning("job %s: %s", self.job_id, note)
                 return "queued"
-            reason = f"out of memory: {reason}"
         return self._finish(FAILED, reason)
 
     def _finish(self, state: str, error: str | None) -> str:
@@ -261,13 +258,16 @@ class JobProcess:
         if self._run is not None and self.is_rank_zero and (not self._index_synced or is_epoch_end(data)):
             # Copy arch/preset/loss from the config the pipeline resolved into the run index (cheap, rare).
             self._index_synced = self.queue.store.sync_from_config(self._run.run_id)
+        step_before = self._tracker.progress.step
         progress = self._tracker.update(data)
+        # A new step, or a step's start/end, is written at once: the table must never name a step that is over.
+        step_changed = progress.step != step_before or data.get("event") in STEP_EVENTS
         if is_epoch_end(data) and progress.epoch is not None:
             metrics = " ".join(f"{k}={v:.4g}" for k, v in progress.metrics.items() if isinstance(v, float))
             eta = f" ETA {progress.eta_seconds:.0f}s" if progress.eta_seconds is not None else ""
             logger.info("job %s: %s epoch %s/%s %s%s", self.job_id, progress.step or "train", progress.epoch,
                         progress.total_epochs or "?", metrics, eta)
-        self._write_progress(force=is_epoch_end(data))
+        self._write_progress(force=is_epoch_end(data) or step_changed)
 
     def _write_progress(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from fer_engine.errors import FerError
 from fer_engine.jobs.launch import die_with_parent, job_command, job_environment, parse_devices
 from fer_engine.jobs.queue import CANCELLED, FAILED, RUNNING, Job, JobQueue
 from fer_engine.jobs.runners import DEFAULT_RUNNER, JobRunner, runner_reference
@@ -28,6 +29,9 @@ logger = logging.getLogger("fer_engine.jobs.worker")
 DEFAULT_HEARTBEAT_S = 5.0
 DEFAULT_ORPHAN_TIMEOUT_S = 60.0
 DEFAULT_GRACE_S = 60.0
+# A cancelled job may take this long to stop on its own (training stops at its next batch); after it, the worker
+# kills the job process: embedding, head fitting and evaluation may sit in one long library call.
+DEFAULT_CANCEL_GRACE_S = 5.0
 
 
 @dataclass
@@ -64,12 +68,14 @@ class Worker:
                  max_jobs: int | None = None, once: bool = False, heartbeat_s: float = DEFAULT_HEARTBEAT_S,
                  orphan_timeout_s: float = DEFAULT_ORPHAN_TIMEOUT_S, grace_s: float = DEFAULT_GRACE_S,
                  poll_s: float = 1.0, idle_exit_s: float | None = None,
-                 job_runner: JobRunner | str = DEFAULT_RUNNER, worker_id: str | None = None):
+                 job_runner: JobRunner | str = DEFAULT_RUNNER, worker_id: str | None = None,
+                 cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S):
         self.queue = JobQueue(root)
         self.root = self.queue.root
         self.devices = parse_devices(list(devices) if isinstance(devices, tuple) else devices)
         self.max_jobs, self.once, self.idle_exit_s = max_jobs, once, idle_exit_s
         self.heartbeat_s, self.orphan_timeout_s, self.grace_s, self.poll_s = heartbeat_s, orphan_timeout_s, grace_s, poll_s
+        self.cancel_grace_s = cancel_grace_s
         self.runner = runner_reference(job_runner)
         self.worker_id = worker_id or new_worker_id()
         self.host = socket.gethostname()
@@ -211,11 +217,22 @@ class Worker:
                 continue
             if rj.stop_reason == "cancel" or current.cancel_requested:
                 self.queue.finish(job_id, CANCELLED, "cancelled by user (job process stopped)", lease=rj.lease)
+                self._mark_run_cancelled(current.run_id)
             elif rj.stop_reason == "shutdown":
                 self.queue.requeue(job_id, lease=rj.lease, reason="worker stopped before the job did; will resume")
             else:
                 self.queue.finish(job_id, FAILED, _exit_reason(code, rj.job.log_path), lease=rj.lease)
             logger.warning("worker %s: job %s process exited with code %s", self.worker_id, job_id, code)
+
+    def _mark_run_cancelled(self, run_id: str | None) -> None:
+        """The run index of a killed job's run says cancelled, not running (the job process could not say it)."""
+        if not run_id:
+            return
+        try:
+            if self.queue.store.get(run_id).status == RUNNING:
+                self.queue.store.update(run_id, status=CANCELLED)
+        except FerError as error:
+            logger.warning("worker %s: run %s of a cancelled job: %s", self.worker_id, run_id, error)
 
     def _stop_cancelled(self) -> None:
         for job_id in self.queue.cancel_requests([rj.job.id for rj in self._alive()]):
@@ -231,13 +248,18 @@ class Worker:
             pass
 
     def _escalate(self, grace_s: float | None = None) -> None:
-        """SIGKILL job processes that were asked to stop and did not within the grace period."""
-        grace_s = self.grace_s if grace_s is None else grace_s
+        """SIGKILL job processes that were asked to stop and did not within the grace period (a cancelled job's
+        shorter one: its resume state matters less than giving the device back within seconds)."""
         for rj in self._alive():
-            if rj.stop_sent_at is not None and time.monotonic() - rj.stop_sent_at > grace_s:
+            if rj.stop_sent_at is None:
+                continue
+            limit = grace_s if grace_s is not None else (
+                self.cancel_grace_s if rj.stop_reason == "cancel" else self.grace_s)
+            if time.monotonic() - rj.stop_sent_at > limit:
                 logger.warning("worker %s: job %s did not stop within %.0f s; killing it", self.worker_id,
-                               rj.job.id, grace_s)
+                               rj.job.id, limit)
                 rj.process.kill()
+                rj.stop_sent_at = None  # killed once; _reap records the outcome
 
     def _shutdown(self) -> None:
         """Ask every job process to stop, wait for them (second signal: kill now), put unfinished jobs back."""
@@ -262,4 +284,4 @@ def _exit_reason(code: int, log_path: str | None) -> str:
         reason = f"the job process was killed by {name}{hint}"
     else:
         reason = f"the job process exited with code {code} without recording an outcome"
-    return f"{reason}; see {log_path}" if log_path else reason
+    return f"{reason}; see the job's log" if log_path else reason

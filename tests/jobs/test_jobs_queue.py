@@ -49,7 +49,7 @@ def test_claim_takes_oldest_fitting_job_once(queue: JobQueue) -> None:
 
 
 def test_concurrent_claims_never_share_a_job(queue: JobQueue) -> None:
-    ids = {queue.submit(FakeSpec()).id for _ in range(30)}
+    ids = {queue.submit(FakeSpec(), owner=f"user{i % 5}").id for i in range(30)}  # 6 each: under the cap
     claimed: list[int] = []
     lock = threading.Lock()
 

@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import face_scenes  # noqa: E402
 
 from fer_engine.predict.detectors import FaceBox, available_detectors, create_detector, detect_faces  # noqa: E402
+from fer_engine.predict.detectors.presence import FacePresenceModel, checked_faces  # noqa: E402
+from fer_engine.predict.predictor import DEFAULT_MIN_FACE_SCORE  # noqa: E402
 
 IOU_MATCH = 0.3
 
@@ -60,14 +62,62 @@ def build_scenes(fer_path: str | None) -> list[face_scenes.Scene]:
         for s in fer:
             s.case = "FER2013 crops 1920x1080"
         scenes += fer
-    scenes += face_scenes.negative_scenes()
+    scenes += face_scenes.package_face_photos()
+    for scene in face_scenes.negative_scenes():
+        scene.case = "textures, objects, micrographs"
+        scenes.append(scene)
+    scenes += face_scenes.faceless_scenes()
     return scenes
 
 
+class FaceChecked:
+    """A detector followed by the predictor's face-presence check and duplicate merging (what `fer predict` uses)."""
+
+    def __init__(self, detector, presence, min_face_score: float):
+        self.detector, self.presence, self.min_face_score = detector, presence, min_face_score
+        self.name = f"{detector.name}+check"
+
+    def detect(self, rgb):
+        return checked_faces(self.detector, rgb, self.presence, self.min_face_score)[0]
+
+
+def threshold_table(detector, presence, scenes, thresholds=(0.1, 0.3, 0.5, 0.7, 0.9)) -> tuple[str, dict]:
+    """Face scores of every box `detector` draws, split into true faces and others; faces kept at each threshold."""
+    true_scores, false_scores, faceless_scores = [], [], []
+    total = sum(len(s.faces) for s in scenes)
+    for scene in scenes:
+        boxes, scores, _ = checked_faces(detector, scene.image, presence, 0.0)
+        for box, score in zip(boxes, scores):
+            hit = any(box.iou(FaceBox(*t)) >= IOU_MATCH for t in scene.faces)
+            (true_scores if hit else faceless_scores if not scene.faces else false_scores).append(score)
+    text = (f"true-face boxes: {len(true_scores)}, face score min {min(true_scores, default=float('nan')):.3f}; "
+            f"boxes on face-free photos: {len(faceless_scores)}, max {max(faceless_scores, default=float('nan')):.3f}; "
+            f"other false boxes in face photos: {len(false_scores)}, max {max(false_scores, default=float('nan')):.3f}\n\n"
+            "| min face score | true faces kept | boxes kept on face-free photos | false boxes kept in face photos |\n|---|---|---|---|\n")
+    rows = {}
+    for threshold in thresholds:
+        rows[threshold] = [sum(v >= threshold for v in true_scores), sum(v >= threshold for v in faceless_scores),
+                           sum(v >= threshold for v in false_scores)]
+        text += f"| {threshold} | {rows[threshold][0]}/{total} | {rows[threshold][1]} | {rows[threshold][2]} |\n"
+    figures = {"true": sorted(true_scores), "faceless": sorted(faceless_scores), "false_in_face_photos": sorted(false_scores),
+               "by_threshold": rows}
+    return text, figures
+
+
+def duplicates(detections, truths) -> int:
+    """Unmatched detections that still overlap a true face (IoU >= IOU_MATCH): the same face drawn twice."""
+    found, _ = match(detections, truths)
+    extra = len(detections) - found
+    strays = sum(1 for d in detections if not any(FaceBox(*d).iou(FaceBox(*t)) >= IOU_MATCH for t in truths))
+    return max(0, extra - strays)
+
+
 def detection_table(detectors: dict, scenes) -> tuple[str, dict]:
-    """Markdown table: per case, faces found / true faces; false positives on face-free photos and overall."""
-    cases = list(dict.fromkeys(s.case for s in scenes if s.faces))
-    stats = {name: defaultdict(lambda: [0, 0, 0]) for name in detectors}  # case -> [found, true, false_pos]
+    """Markdown table: per case, faces found / true faces; boxes on each kind of face-free photo; duplicates."""
+    face_cases = list(dict.fromkeys(s.case for s in scenes if s.faces))
+    faceless_cases = list(dict.fromkeys(s.case for s in scenes if not s.faces))
+    # case -> [found, true faces, false boxes, photos, duplicate boxes]
+    stats = {name: defaultdict(lambda: [0, 0, 0, 0, 0]) for name in detectors}
     for name, detector in detectors.items():
         for scene in scenes:
             boxes = [b.as_int_tuple() for b in detect_faces(detector, scene.image)]
@@ -76,16 +126,21 @@ def detection_table(detectors: dict, scenes) -> tuple[str, dict]:
             entry[0] += found
             entry[1] += len(scene.faces)
             entry[2] += false_pos
+            entry[3] += 1
+            entry[4] += duplicates(boxes, scene.faces)
     header = "| case | " + " | ".join(detectors) + " |\n|---|" + "---|" * len(detectors) + "\n"
     rows = []
-    for case in cases:
-        cells = [f"{stats[n][case][0]}/{stats[n][case][1]}" for n in detectors]
-        rows.append(f"| {case} | " + " | ".join(cells) + " |")
-    totals = {n: (sum(v[0] for c, v in stats[n].items() if c != "no face"), sum(v[1] for c, v in stats[n].items() if c != "no face")) for n in detectors}
+    for case in face_cases:
+        rows.append(f"| {case} | " + " | ".join(f"{stats[n][case][0]}/{stats[n][case][1]}" for n in detectors) + " |")
+    totals = {n: (sum(stats[n][c][0] for c in face_cases), sum(stats[n][c][1] for c in face_cases)) for n in detectors}
     rows.append("| **all faces: detection rate** | " + " | ".join(f"**{100 * f / max(t, 1):.0f}%** ({f}/{t})" for f, t in totals.values()) + " |")
+    for case in faceless_cases:
+        photos = stats[next(iter(detectors))][case][3]
+        rows.append(f"| boxes on face-free: {case} ({photos} photos) | " + " | ".join(str(stats[n][case][2]) for n in detectors) + " |")
     negatives = sum(1 for s in scenes if not s.faces)
-    rows.append(f"| false positives on {negatives} face-free photos | " + " | ".join(str(stats[n]['no face'][2]) for n in detectors) + " |")
-    rows.append("| false positives in face photos | " + " | ".join(str(sum(v[2] for c, v in stats[n].items() if c != 'no face')) for n in detectors) + " |")
+    rows.append(f"| **boxes on all {negatives} face-free photos** | " + " | ".join(f"**{sum(stats[n][c][2] for c in faceless_cases)}**" for n in detectors) + " |")
+    rows.append("| false boxes in face photos (of which the same face twice) | " + " | ".join(
+        f"{sum(stats[n][c][2] for c in face_cases)} ({sum(stats[n][c][4] for c in face_cases)})" for n in detectors) + " |")
     summary = {n: {c: list(v) for c, v in stats[n].items()} for n in detectors}
     return header + "\n".join(rows), summary
 
@@ -167,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", nargs="+", choices=["detection", "latency", "framing", "all"], default=["all"])
     parser.add_argument("--detectors", nargs="*", default=None, help=f"default: all of {', '.join(available_detectors())}")
     parser.add_argument("--framing-count", type=int, default=300, help="FER2013 PublicTest images for the framing part")
+    parser.add_argument("--check", nargs="*", default=["blazeface", "blazeface_tiled"],
+                        help="detectors also run with the face-presence check (as `fer predict` does)")
+    parser.add_argument("--min-face-score", type=float, default=DEFAULT_MIN_FACE_SCORE, help="threshold of the check")
     parser.add_argument("--json", type=Path, default=None, help="also write all figures to this JSON file")
     args = parser.parse_args(argv)
     fer_path = os.environ.get("FER2013_PATH")
@@ -176,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
             detectors[name] = create_detector(name)
         except Exception as exc:  # an optional detector whose package is absent
             print(f"skipping {name}: {exc}", file=sys.stderr)
+    presence = FacePresenceModel()
+    for name in args.check or []:
+        if name in detectors:
+            detectors[f"{name}+check"] = FaceChecked(detectors[name], presence, args.min_face_score)
     figures = {}
     print(f"cv2 {cv2.__version__}, detectors: {', '.join(detectors)}, cpu threads: {cv2.getNumThreads()}\n")
     parts = {"detection", "latency", "framing"} if "all" in args.part else set(args.part)
@@ -183,7 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         scenes = build_scenes(fer_path)
         text, figures["detection"] = detection_table(detectors, scenes)
         print(f"## Detection ({sum(len(s.faces) for s in scenes)} faces in {sum(1 for s in scenes if s.faces)} photos, "
-              f"{sum(1 for s in scenes if not s.faces)} face-free photos; IoU >= {IOU_MATCH})\n\n{text}\n")
+              f"{sum(1 for s in scenes if not s.faces)} face-free photos; IoU >= {IOU_MATCH}; "
+              f"+check = face score >= {args.min_face_score})\n\n{text}\n", flush=True)
+        for name in args.check or []:
+            if name in detectors:
+                text, figures[f"threshold {name}"] = threshold_table(detectors[name], presence, scenes)
+                print(f"## Face score of every {name} box (choosing --min-face-score)\n\n{text}", flush=True)
     if "latency" in parts:
         text, figures["latency"] = latency_table(detectors)
         print(f"## Latency (median of 5, detection only)\n\n{text}\n")

@@ -4,6 +4,12 @@ Faces come from scikit-image's bundled real photos: `astronaut()` (Eileen Collin
 first 100 images of `lfw_subset()` (Labeled Faces in the Wild, 25x25 grey, tightly cropped, some with
 glasses), and, when FER2013_PATH is set, FER2013 crops. Scenes are built by affine transforms (rotate,
 scale, mirror, squeeze), occluders and compositing onto real face-free textures; the face boxes follow.
+
+Issue 14 added portraits and face-free photos users upload, all installed with a package or drawn here
+(nothing is downloaded): `package_face_photos()` (matplotlib's Grace Hopper, public domain; scikit-image's
+cameraman) and `faceless_scenes()` (scikit-image's cat, alone and pasted 4-6 times; flags and patterns
+drawn with OpenCV; scikit-learn's china.jpg and flower.jpg, CC-BY; scikit-image's motorcycle; matplotlib's
+gift box; layouts of LFW's 100 non-face patches). Faces on screens or posters count as faces.
 """
 
 from __future__ import annotations
@@ -220,3 +226,142 @@ def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
     """JPEG bytes of an RGB image (scenes are handed to the predictor as a user's file would be)."""
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     return io.BytesIO(data.tobytes()).getvalue()
+
+
+# ---- Photos that ship inside installed packages, and face-free scenes users upload (issue 14) ----------------
+# Face boxes read off each photo by eye and checked against BlazeFace's box (docs/detectors.md).
+_MPL_SAMPLES = "mpl-data/sample_data"
+
+
+def _matplotlib_sample(name: str) -> np.ndarray:
+    """An RGB image from matplotlib's bundled sample data (ships in the matplotlib wheel)."""
+    import matplotlib
+    from PIL import Image
+
+    path = os.path.join(os.path.dirname(matplotlib.__file__), _MPL_SAMPLES, name)
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _sklearn_sample(name: str) -> np.ndarray:
+    """china.jpg / flower.jpg from scikit-learn's bundled sample images (CC-BY, ship in the wheel)."""
+    import sklearn.datasets
+    from PIL import Image
+
+    path = os.path.join(os.path.dirname(sklearn.datasets.__file__), "images", name)
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def package_face_photos() -> list[Scene]:
+    """Real portraits that ship in packages: Grace Hopper (matplotlib; US Navy photo, public domain, a US flag
+    behind her) and the cameraman (scikit-image `camera()`, a small face in profile-ish view)."""
+    return [
+        Scene("grace_hopper", "portrait (package photos)", _matplotlib_sample("grace_hopper.jpg"), [(172.0, 145.0, 196.0, 195.0)]),
+        Scene("cameraman", "portrait (package photos)", np.stack([skimage.data.camera()] * 3, axis=-1), [(189.0, 127.0, 65.0, 65.0)]),
+    ]
+
+
+def draw_flag(kind: str, size: tuple[int, int] = (900, 600)) -> np.ndarray:
+    """A flag drawn with OpenCV: stars and stripes, a cross, a disc, a tricolour, or a chequered flag."""
+    width, height = size
+    image = np.full((height, width, 3), 255, np.uint8)
+    if kind == "stars_and_stripes":
+        for row in range(13):
+            if row % 2 == 0:
+                image[row * height // 13 : (row + 1) * height // 13] = (178, 34, 52)
+        canton = (int(width * 0.4), 7 * height // 13)
+        image[: canton[1], : canton[0]] = (60, 59, 110)
+        for row in range(9):
+            for col in range(11 if row % 2 == 0 else 10):
+                x = int((col + (1.0 if row % 2 == 0 else 1.5)) * canton[0] / 12.5)
+                y = int((row + 1) * canton[1] / 10)
+                cv2.drawMarker(image, (x, y), (255, 255, 255), cv2.MARKER_STAR, 14, 3)
+    elif kind == "cross":
+        image[:] = (0, 82, 147)
+        cv2.rectangle(image, (width // 3 - 40, 0), (width // 3 + 40, height), (254, 203, 0), -1)
+        cv2.rectangle(image, (0, height // 2 - 40), (width, height // 2 + 40), (254, 203, 0), -1)
+    elif kind == "disc":
+        cv2.circle(image, (width // 2, height // 2), height * 3 // 10, (188, 0, 45), -1)
+    elif kind == "tricolour":
+        for index, colour in enumerate([(0, 85, 164), (255, 255, 255), (239, 65, 53)]):
+            image[:, index * width // 3 : (index + 1) * width // 3] = colour
+    elif kind == "chequered":
+        cell = 60
+        for row in range(height // cell + 1):
+            for col in range(width // cell + 1):
+                if (row + col) % 2 == 0:
+                    image[row * cell : (row + 1) * cell, col * cell : (col + 1) * cell] = 0
+    else:
+        raise ValueError(f"unknown flag '{kind}'")
+    return image
+
+
+def draw_pattern(kind: str, size: tuple[int, int] = (800, 600), seed: int = 0) -> np.ndarray:
+    """Patterned backgrounds: polka dots (pairs of dark dots read like eyes), stripes, a waving flag's folds."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    image = np.full((height, width, 3), 235, np.uint8)
+    if kind == "polka_dots":
+        for y in range(30, height, 70):
+            for x in range(30 + (35 if (y // 70) % 2 else 0), width, 70):
+                cv2.circle(image, (x, y), 14, (40, 40, 60), -1)
+    elif kind == "stripes":
+        for x in range(0, width, 40):
+            cv2.rectangle(image, (x, 0), (x + 19, height), tuple(int(v) for v in rng.integers(0, 255, 3)), -1)
+    elif kind == "waving_flag":
+        flag = draw_flag("stars_and_stripes", size)
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        map_y = ys + 18 * np.sin(xs / 55.0)
+        shade = (0.75 + 0.25 * np.sin(xs / 55.0 + 1.2))[..., None]
+        image = (cv2.remap(flag, xs, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT) * shade).astype(np.uint8)
+    elif kind == "noise":
+        image = cv2.GaussianBlur(rng.integers(0, 255, (height, width, 3)).astype(np.uint8), (7, 7), 0)
+    else:
+        raise ValueError(f"unknown pattern '{kind}'")
+    return image
+
+
+def animal_scenes(count: int = 3, size: tuple[int, int] = (1280, 853)) -> list[Scene]:
+    """The cat `chelsea()` (its face fills the photo) as is, and 4-6 cat faces pasted on real textures
+    at 80-260 px, some mirrored: the "photo of four dogs" case, with the only animal photos that ship
+    offline (scikit-image's cat; its horse silhouette is in negative_scenes; no dog photo ships in any
+    installed package)."""
+    cat = skimage.data.chelsea()
+    side = min(cat.shape[:2])
+    square = cat[:side, (cat.shape[1] - side) // 2 : (cat.shape[1] - side) // 2 + side]
+    scenes = [Scene("chelsea_cat", "animals", cat, [])]
+    for index in range(count):
+        rng = np.random.default_rng(100 + index)
+        patches = [(np.ascontiguousarray(np.fliplr(square)) if rng.random() < 0.5 else square, 1.0)
+                   for _ in range(4 + index)]
+        scene = group_scene(f"cats_{index}", patches, size, (80, 260), seed=100 + index)
+        scenes.append(Scene(scene.name, "animals", scene.image, []))
+    return scenes
+
+
+def lfw_nonface_scenes(count: int = 2, size: tuple[int, int] = (1920, 1080)) -> list[Scene]:
+    """Group-shot layouts of the 100 non-face patches of `lfw_subset()` (images 100-199): face-sized clutter."""
+    patches = (skimage.data.lfw_subset()[100:] * 255).round().astype(np.uint8)
+    scenes = []
+    for index in range(count):
+        rng = np.random.default_rng(200 + index)
+        chosen = [(pad_face(patches[i]), 1 / 1.6) for i in rng.choice(len(patches), 12, replace=False)]
+        scene = group_scene(f"lfw_nonfaces_{index}", chosen, size, (60, 180), seed=200 + index)
+        scenes.append(Scene(scene.name, "face-sized clutter", scene.image, []))
+    return scenes
+
+
+def faceless_scenes() -> list[Scene]:
+    """Face-free photos users upload, by kind. Faces on screens or posters are *faces* here (a detector
+    cannot tell a printed face from a live one, and a user who uploads a poster wants it read), so none
+    of these contain any; cartoons and emoji are left out as ambiguous."""
+    scenes = animal_scenes()
+    for kind in ("stars_and_stripes", "cross", "disc", "tricolour", "chequered"):
+        scenes.append(Scene(f"flag_{kind}", "flags", draw_flag(kind), []))
+    for kind in ("polka_dots", "stripes", "waving_flag", "noise"):
+        scenes.append(Scene(f"pattern_{kind}", "patterns and textures", draw_pattern(kind), []))
+    scenes.append(Scene("china", "places and things (package photos)", _sklearn_sample("china.jpg"), []))
+    scenes.append(Scene("flower", "places and things (package photos)", _sklearn_sample("flower.jpg"), []))
+    scenes.append(Scene("motorcycle", "places and things (package photos)", skimage.data.stereo_motorcycle()[0], []))
+    scenes.append(Scene("gift_pack", "places and things (package photos)", _matplotlib_sample("Minduka_Present_Blue_Pack.png"), []))
+    scenes += lfw_nonface_scenes()
+    return scenes

@@ -1,4 +1,8 @@
-"""`fer predict IMAGE_OR_FOLDER...`: expressions of every face in photos, as text or JSON, with annotated copies."""
+"""`fer predict IMAGE_OR_FOLDER...`: expressions of every face in photos, as text or JSON Lines, with annotated copies.
+
+Results are written as each image finishes (`--json`: one JSON object per line, flushed), so a batch
+stopped late keeps every result already written; one unreadable image is one `error`, not a crash.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `fer predict`."""
     from fer_engine.predict.detectors import DEFAULT_DETECTOR, available_detectors
     from fer_engine.predict import HEAD_CHOICES
+    from fer_engine.predict.predictor import DEFAULT_MIN_FACE_SCORE
 
     parser = subparsers.add_parser("predict", help="detect faces in photos and predict their expressions")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files and/or folders (walked for images)")
@@ -27,7 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
                         help="classifier arithmetic; auto = bf16 on CPUs with AMX/AVX512-bf16 (fp32 matches `fer evaluate`)")
     parser.add_argument("--device", default="cpu", help="cpu, auto or cuda:N")
-    parser.add_argument("--json", action="store_true", help="print a JSON list, one object per input image")
+    parser.add_argument("--min-face-score", type=float, default=DEFAULT_MIN_FACE_SCORE, metavar="P",
+                        help=f"face probability (0-1) a detected box needs to be classified (default {DEFAULT_MIN_FACE_SCORE}; "
+                             "0 keeps every box)")
+    parser.add_argument("--no-face-check", action="store_true",
+                        help="skip the face-presence check; the face score is then the detector's own score")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON Lines: one object per input image, one per line, written as each image finishes")
     parser.add_argument("--annotate", metavar="OUTDIR", default=None, help="write copies with boxes and labels here (PNG)")
     parser.add_argument("--saliency", metavar="OUTDIR", default=None, help="write a Grad-CAM overlay per face here (PNG)")
     parser.set_defaults(func=predict_command)
@@ -36,46 +47,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def predict_command(args: argparse.Namespace) -> int:
     """Predict every input; exit 1 only when no input could be read at all."""
     from fer_engine.device import resolve_device
-    from fer_engine.predict.image_io import find_image_files, read_rgb
-    from fer_engine.predict.predictor import ImagePrediction, Predictor
+    from fer_engine.predict.image_io import find_image_files
+    from fer_engine.predict.predictor import Predictor, check_min_face_score, short_error
 
     files = find_image_files(args.inputs)
     if not files:
         raise DataError(f"no image files found in {', '.join(args.inputs)}")
     predictor = Predictor.from_checkpoint(args.checkpoint, head=args.head, detector=args.detector, tta=args.tta,
                                           device=str(resolve_device(args.device)), align_eyes=not args.no_align,
-                                          precision=args.precision)
+                                          precision=args.precision, min_face_score=check_min_face_score(args.min_face_score),
+                                          check_faces=not args.no_face_check)
     writer = _OutputWriter(args.annotate, args.saliency, predictor)
-    results: list[ImagePrediction] = []
+    failed = 0
     for path in files:
-        try:
-            rgb = read_rgb(path)
-        except DataError as exc:
-            result = ImagePrediction(str(path), [], str(exc))
-        else:
-            result = predictor.predict_rgb(rgb, str(path))
-            result.image = str(path)
-            writer.write(rgb, result)
-        results.append(result)
-        if not args.json:
-            print(_describe(result), flush=True)
-    if args.json:
-        json.dump([result.to_json() for result in results], sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    failed = sum(result.error is not None for result in results)
+        result, rgb = predictor.predict_source(path)
+        if rgb is not None:
+            try:
+                writer.write(rgb, result)
+            except Exception as exc:  # noqa: BLE001 - a full disk or odd name loses this image's copies, not the batch
+                result.error = short_error(f"results computed, but the annotated copies could not be written: {exc}")
+        failed += result.error is not None
+        line = json.dumps(result.to_json()) if args.json else _describe(result)
+        print(line, flush=True)
     if failed:
-        print(f"fer predict: {failed} of {len(results)} input(s) could not be read", file=sys.stderr)
-    return 1 if failed == len(results) else 0
+        print(f"fer predict: {failed} of {len(files)} input(s) could not be read", file=sys.stderr)
+    return 1 if failed == len(files) else 0
 
 
 def _describe(result) -> str:
     """One human-readable line per image."""
     if result.error:
         return f"{result.image}: error: {result.error}"
+    skipped = f" ({result.skipped} box(es) below the face score threshold)" if result.skipped else ""
     if not result.faces:
-        return f"{result.image}: no face found"
-    faces = "; ".join(f"{face.label} {face.probabilities[face.label]:.2f} at {list(face.box)}" for face in result.faces)
-    return f"{result.image}: {len(result.faces)} face(s): {faces}"
+        return f"{result.image}: no face found{skipped}"
+    faces = "; ".join(f"{face.label} {face.probabilities[face.label]:.2f} at {list(face.box)} (face {face.face_score:.2f})"
+                      for face in result.faces)
+    return f"{result.image}: {len(result.faces)} face(s): {faces}{skipped}"
 
 
 class _OutputWriter:

@@ -5,13 +5,14 @@ Importing this package is light (no torch); `Predictor` and its results load on 
 
 from __future__ import annotations
 
-HEAD_CHOICES = ("softmax", "svm", "xgboost", "rf", "mlp")
-"""`softmax` is the network's own classifier; the others are classical heads fitted on a run's embeddings."""
-
 __all__ = ["HEAD_CHOICES", "FacePrediction", "ImagePrediction", "Predictor"]
 
 
 def __getattr__(name: str):
+    if name == "HEAD_CHOICES":  # `softmax` (the network's classifier) and the classical heads, from their registry
+        from fer_engine.heads.registry import CLASSIFIER_NAMES
+
+        return CLASSIFIER_NAMES
     if name in ("FacePrediction", "ImagePrediction", "Predictor"):
         from fer_engine.predict import predictor
 

@@ -18,8 +18,13 @@ LABEL_COLOURS = {
 }
 
 
+LABELLED_FACES_MAX = 6
+"""Up to this many faces, each box carries its number, label and probability; beyond, only its number
+(the per-face panels, numbered the same, carry the rest; long labels on a crowd hide the faces)."""
+
+
 def annotate(rgb: np.ndarray, prediction: ImagePrediction) -> Image.Image:
-    """A copy of `rgb` with one box per face and 'label 0.87' above it."""
+    """A copy of `rgb` with one box per face, numbered 1..N in the prediction's (reading) order."""
     image = Image.fromarray(np.asarray(rgb, dtype=np.uint8)).convert("RGB")
     draw = ImageDraw.Draw(image)
     line = max(2, round(max(image.size) / 400))
@@ -28,11 +33,12 @@ def annotate(rgb: np.ndarray, prediction: ImagePrediction) -> Image.Image:
         font = ImageFont.load_default(size=font_size)
     except TypeError:  # Pillow < 10.1 has one fixed-size bitmap font
         font = ImageFont.load_default()
-    for face in prediction.faces:
+    labelled = len(prediction.faces) <= LABELLED_FACES_MAX
+    for number, face in enumerate(prediction.faces, start=1):
         x, y, w, h = face.box
         colour = LABEL_COLOURS.get(face.label, (0, 200, 0))
         draw.rectangle([x, y, x + w - 1, y + h - 1], outline=colour, width=line)
-        text = f"{face.label} {face.probabilities[face.label]:.2f}"
+        text = f"{number} {face.label} {face.probabilities[face.label]:.2f}" if labelled else str(number)
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         text_y = y - (bottom - top) - 2 * line if y - (bottom - top) - 2 * line >= 0 else y + h + line
         draw.rectangle([x, text_y, x + (right - left) + 2 * line, text_y + (bottom - top) + 2 * line], fill=colour)

@@ -36,11 +36,14 @@ def describe_source(source: ImageSource) -> str:
     return f"<array {getattr(source, 'shape', '?')}>"
 
 
-def read_rgb(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
-    """An upright (EXIF applied) RGB uint8 (H, W, 3) array from a path, encoded bytes, PIL image or array."""
+def read_rgb(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS, name: str | None = None) -> np.ndarray:
+    """An upright (EXIF applied) RGB uint8 (H, W, 3) array from a path, encoded bytes, PIL image or array.
+
+    `name` is what error messages call the image (default: `describe_source`).
+    """
     if isinstance(source, np.ndarray):
         return array_to_rgb(source)
-    name = describe_source(source)
+    name = name or describe_source(source)
     if isinstance(source, Image.Image):
         return pil_to_rgb(source, name=name, max_pixels=max_pixels)
     if isinstance(source, (bytes, bytearray)):
@@ -62,6 +65,8 @@ def read_rgb(source: ImageSource, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.n
                 raise DataError(_bomb_message(name, str(exc), max_pixels)) from exc
             except OSError as exc:
                 raise DataError(f"'{name}' cannot be read as an image: {exc}") from exc
+            except Exception as exc:  # noqa: BLE001 - decoders raise ValueError, SyntaxError... on hostile headers
+                raise DataError(f"'{name}' is corrupt and cannot be read as an image ({type(exc).__name__}: {exc})") from exc
             return pil_to_rgb(image, name=name, max_pixels=max_pixels)
     finally:
         stream.close()
@@ -94,8 +99,10 @@ def pil_to_rgb(image: Image.Image, *, name: str = "<image>", max_pixels: int = M
             image = ImageOps.exif_transpose(image)
     except Image.DecompressionBombError as exc:
         raise DataError(_bomb_message(name, str(exc), max_pixels)) from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated data, broken chunks
-        raise DataError(f"'{name}' is truncated or corrupt and cannot be decoded: {exc}") from exc
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - truncated data, broken chunks, oversized text chunks
+        raise DataError(f"'{name}' is truncated or corrupt and cannot be decoded ({type(exc).__name__}: {exc})") from exc
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         return array_to_rgb(_wide_to_uint8(np.asarray(image)))
     if image.mode == "P":

@@ -1,4 +1,5 @@
-"""Photo in, expressions out: detect faces, cut FER2013-framed crops, classify them with a loaded model.
+"""Photo in, expressions out: detect faces, check each box really holds one, cut FER2013-framed crops,
+classify them with a loaded model.
 
 `Predictor.from_checkpoint()` loads the model (and optionally a fitted head and a detector) once; then
 `predict_image` / `predict_images` / `predict_faces` reuse it for every call.
@@ -18,25 +19,37 @@ from torch import nn
 from fer_engine.data.preprocess import to_fer_gray
 from fer_engine.device import resolve_precision
 from fer_engine.errors import ConfigError, DataError, ModelError
-from fer_engine.inference import TTA_MODES, run_inference
+from fer_engine.inference import check_tta_mode, run_inference
 from fer_engine.models.checkpoint import ModelCard, load_checkpoint, resolve_checkpoint_dir
 from fer_engine.paths import default_checkpoint_dir
 from fer_engine.predict import HEAD_CHOICES
-from fer_engine.predict.detectors import DEFAULT_DETECTOR, FaceBox, FaceDetector, create_detector, detect_faces
+from fer_engine.predict.detectors import DEFAULT_DETECTOR, FaceBox, FaceDetector, create_detector
+from fer_engine.predict.detectors.presence import FacePresenceModel, checked_faces
 from fer_engine.predict.framing import crop_face_fer, framing_for
-from fer_engine.predict.image_io import ImageSource, describe_source, read_rgb
+from fer_engine.predict.image_io import MAX_IMAGE_PIXELS, ImageSource, describe_source, read_rgb
 
+DEFAULT_MIN_FACE_SCORE = 0.5
+"""Face score a box needs to be classified. On benchmarks/detector_comparison.py's scenes (98 faces, 37
+face-free photos; docs/detectors.md) every false box of the default detector scores <= 0.37 and all but two
+true faces >= 0.98: 0.5 keeps 88 of its 90 true boxes and no false one (0.3: 89 and 3 false boxes)."""
+MAX_ERROR_CHARS = 300
+"""Error texts are cut to this length (a decoder's message must not flood the page or the JSON)."""
 
 
 @dataclass
 class FacePrediction:
-    """One face: its box (x, y, w, h) in original image pixels, the predicted class and all probabilities."""
+    """One face: its box (x, y, w, h) in original image pixels, the predicted class and all probabilities.
+
+    `face_score` is the probability that the box holds a face (the face-presence check, or the detector's
+    own score when the check is off); `detector_score` is the detector's score, on the detector's scale.
+    """
 
     box: tuple[int, int, int, int]
     label: str
     probabilities: dict[str, float]
     embedding: np.ndarray
-    score: float
+    face_score: float
+    detector_score: float
     crop: np.ndarray | None = field(default=None, repr=False)
     detection: FaceBox | None = field(default=None, repr=False)
 
@@ -46,22 +59,29 @@ class FacePrediction:
             "box": [int(v) for v in self.box],
             "label": self.label,
             "probabilities": {name: round(float(p), 6) for name, p in self.probabilities.items()},
-            "score": round(float(self.score), 4),
+            "face_score": round(float(self.face_score), 4),
+            "detector_score": round(float(self.detector_score), 4),
         }
 
 
 @dataclass
 class ImagePrediction:
-    """All faces of one image (empty when there is none), or the reason the image could not be read."""
+    """All faces of one image (empty when there is none), or the reason the image could not be read.
+
+    `faces` are in reading order (rows top to bottom, left to right); `skipped` counts detector boxes
+    whose face score was below the predictor's `min_face_score` (not classified, not listed).
+    """
 
     image: str
     faces: list[FacePrediction] = field(default_factory=list)
     error: str | None = None
     width: int = 0
     height: int = 0
+    skipped: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"image": self.image, "faces": [face.to_json() for face in self.faces], "error": self.error}
+        return {"image": self.image, "faces": [face.to_json() for face in self.faces], "skipped": self.skipped,
+                "error": self.error}
 
 
 class Predictor:
@@ -80,9 +100,10 @@ class Predictor:
         align_eyes: bool = True,
         checkpoint_dir: Path | None = None,
         precision: str = "auto",
+        min_face_score: float = DEFAULT_MIN_FACE_SCORE,
+        check_faces: bool = True,
     ):
-        if tta not in TTA_MODES:
-            raise ConfigError(f"unknown TTA mode '{tta}' (choose from {', '.join(TTA_MODES)})")
+        check_tta_mode(tta)
         if head != "softmax" and head_estimator is None:
             raise ConfigError(f"head '{head}' needs its fitted estimator (use Predictor.from_checkpoint)")
         self.model = model.eval()
@@ -99,6 +120,9 @@ class Predictor:
         self.checkpoint_dir = checkpoint_dir
         self._detector_spec = detector
         self._detector: FaceDetector | None = detector if detector is not None and not isinstance(detector, str) else None
+        self.min_face_score = check_min_face_score(min_face_score)
+        self.check_faces = check_faces
+        self._presence: FacePresenceModel | None = None
 
     @classmethod
     def from_checkpoint(
@@ -111,6 +135,8 @@ class Predictor:
         device: str = "cpu",
         align_eyes: bool = True,
         precision: str = "auto",
+        min_face_score: float = DEFAULT_MIN_FACE_SCORE,
+        check_faces: bool = True,
     ) -> "Predictor":
         """Load a checkpoint (default: the shipped one) and, for head != 'softmax', that run's fitted head."""
         if head not in HEAD_CHOICES:
@@ -119,7 +145,8 @@ class Predictor:
         model, card = load_checkpoint(checkpoint_dir, device=device)
         estimator = None if head == "softmax" else load_run_head(checkpoint_dir, head)
         return cls(model, card, head=head, head_estimator=estimator, detector=detector, tta=tta, device=device,
-                   align_eyes=align_eyes, checkpoint_dir=checkpoint_dir, precision=precision)
+                   align_eyes=align_eyes, checkpoint_dir=checkpoint_dir, precision=precision,
+                   min_face_score=min_face_score, check_faces=check_faces)
 
     @property
     def detector(self) -> FaceDetector:
@@ -127,6 +154,13 @@ class Predictor:
         if self._detector is None:
             self._detector = create_detector(self._detector_spec if isinstance(self._detector_spec, str) else None)
         return self._detector
+
+    @property
+    def presence_model(self) -> FacePresenceModel:
+        """The face-presence check, created on first use."""
+        if self._presence is None:
+            self._presence = FacePresenceModel()
+        return self._presence
 
     @property
     def detector_name(self) -> str:
@@ -150,48 +184,106 @@ class Predictor:
         faces = np.stack([to_fer_gray(np.asarray(crop)) for crop in crops])
         probabilities, embeddings = self.classify(faces)
         return [
-            self._face(probabilities[i], embeddings[i], (0, 0, int(np.asarray(crops[i]).shape[1]), int(np.asarray(crops[i]).shape[0])), 1.0, faces[i], None)
+            self._face(probabilities[i], embeddings[i], (0, 0, int(np.asarray(crops[i]).shape[1]), int(np.asarray(crops[i]).shape[0])),
+                       1.0, 1.0, faces[i], None)
             for i in range(len(crops))
         ]
 
-    def predict_rgb(self, rgb: np.ndarray, name: str = "<image>") -> ImagePrediction:
-        """Detect and classify every face of an RGB uint8 image already in memory."""
-        boxes = detect_faces(self.detector, rgb)
+    def face_boxes(self, rgb: np.ndarray, min_face_score: float | None = None) -> tuple[list[FaceBox], list[float], int]:
+        """(boxes, face scores) that pass the threshold (default: this predictor's), in reading order; and how many failed."""
+        threshold = self.min_face_score if min_face_score is None else check_min_face_score(min_face_score)
+        presence = self.presence_model if self.check_faces else None
+        boxes, scores, skipped = checked_faces(self.detector, rgb, presence, threshold)
+        order = reading_order(boxes)
+        return [boxes[i] for i in order], [scores[i] for i in order], skipped
+
+    def predict_rgb(self, rgb: np.ndarray, name: str = "<image>", *, min_face_score: float | None = None) -> ImagePrediction:
+        """Detect, check and classify every face of an RGB uint8 image already in memory."""
+        boxes, face_scores, skipped = self.face_boxes(rgb, min_face_score)
         height, width = rgb.shape[:2]
-        result = ImagePrediction(name, [], None, width, height)
+        result = ImagePrediction(name, [], None, width, height, skipped)
         if not boxes:
             return result
         framing = framing_for(self.detector_name)
         faces = np.stack([crop_face_fer(rgb, box, framing, align_eyes=self.align_eyes) for box in boxes])
         probabilities, embeddings = self.classify(faces)
         for i, box in enumerate(boxes):
-            result.faces.append(self._face(probabilities[i], embeddings[i], clip_box(box, width, height), box.score, faces[i], box))
+            result.faces.append(self._face(probabilities[i], embeddings[i], clip_box(box, width, height), face_scores[i],
+                                           box.score, faces[i], box))
         return result
+
+    def predict_source(self, image: ImageSource, *, name: str | None = None, min_face_score: float | None = None,
+                       max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[ImagePrediction, np.ndarray | None]:
+        """Faces of one image and its decoded pixels; any failure becomes the result's `error` (pixels None).
+
+        One bad file is one bad result: decoders raise more than DataError on hostile input (e.g. Pillow's
+        ValueError for an oversized PNG text chunk), and a batch must carry on with the next image.
+        """
+        name = name or describe_source(image)
+        try:
+            rgb = read_rgb(image, max_pixels=max_pixels, name=name)
+            return self.predict_rgb(rgb, name, min_face_score=min_face_score), rgb
+        except (DataError, ModelError, ConfigError) as exc:
+            return ImagePrediction(name, [], short_error(str(exc))), None
+        except Exception as exc:  # noqa: BLE001 - whatever one image raises must not stop the others
+            return ImagePrediction(name, [], short_error(f"'{name}' could not be processed: {type(exc).__name__}: {exc}")), None
 
     def predict_image(self, image: ImageSource) -> ImagePrediction:
         """Faces of one image (path, bytes, PIL or array); an unreadable image gives `error`, not an exception."""
-        name = describe_source(image)
-        try:
-            rgb = read_rgb(image)
-        except DataError as exc:
-            return ImagePrediction(name, [], str(exc))
-        return self.predict_rgb(rgb, name)
+        return self.predict_source(image)[0]
 
     def predict_images(self, images: Iterable[ImageSource]) -> list[ImagePrediction]:
         """`predict_image` for each image, in order; one bad file does not stop the others."""
         return [self.predict_image(image) for image in images]
 
-    def _face(self, probabilities: np.ndarray, embedding: np.ndarray, box, score: float, crop, detection) -> FacePrediction:
+    def _face(self, probabilities: np.ndarray, embedding: np.ndarray, box, face_score: float, detector_score: float, crop,
+              detection) -> FacePrediction:
         index = int(np.argmax(probabilities))
         return FacePrediction(
             box=tuple(int(v) for v in box),
             label=self.class_names[index],
             probabilities={name: float(p) for name, p in zip(self.class_names, probabilities)},
             embedding=np.asarray(embedding, dtype=np.float32),
-            score=float(score),
+            face_score=float(face_score),
+            detector_score=float(detector_score),
             crop=crop,
             detection=detection,
         )
+
+
+def check_min_face_score(value: float) -> float:
+    """`value` as a float in [0, 1], or a ConfigError saying what a face score is."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"min_face_score must be a number between 0 and 1, not {value!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"min_face_score must be between 0 and 1 (a face probability), not {value}")
+    return value
+
+
+def short_error(text: str) -> str:
+    """An error text on one line, at most MAX_ERROR_CHARS long."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def reading_order(boxes: list[FaceBox]) -> list[int]:
+    """Indices of `boxes` in reading order: rows top to bottom, left to right within a row.
+
+    Boxes whose vertical centres lie within half the median face height of a row's first box share it.
+    """
+    if not boxes:
+        return []
+    tolerance = 0.5 * float(np.median([box.h for box in boxes]))
+    by_top = sorted(range(len(boxes)), key=lambda i: boxes[i].center[1])
+    rows: list[list[int]] = []
+    for index in by_top:
+        if rows and boxes[index].center[1] - boxes[rows[-1][0]].center[1] <= tolerance:
+            rows[-1].append(index)
+        else:
+            rows.append([index])
+    return [index for row in rows for index in sorted(row, key=lambda i: boxes[i].center[0])]
 
 
 def default_checkpoint() -> Path:

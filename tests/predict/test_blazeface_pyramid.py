@@ -71,10 +71,11 @@ def test_finds_small_faces_that_one_whole_photo_pass_misses(pyramid) -> None:
 def test_boxes_land_in_original_pixels_for_odd_sizes(pyramid) -> None:
     """Padding to multiples of 32 and non-integer scales must not shift the box."""
     photo = skimage.data.astronaut()
-    reference = detect_faces(pyramid, photo)[0]
+    best = lambda boxes: max(boxes, key=lambda box: box.score)  # noqa: E731 - the face, not a weaker stray box
+    reference = best(detect_faces(pyramid, photo))
     for width, height in ((777, 555), (1001, 1003)):
         resized = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
-        box = detect_faces(pyramid, resized)[0]
+        box = best(detect_faces(pyramid, resized))
         scaled = reference.scaled(width / 512)
         assert abs(box.center[0] - scaled.center[0]) < 0.04 * width
         assert abs(box.center[1] * 512 / height - reference.center[1]) < 0.04 * 512

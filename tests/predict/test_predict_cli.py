@@ -45,15 +45,16 @@ def test_json_lists_every_input_and_bad_files_get_errors(checkpoint, photos, tmp
                    "--json", "--annotate", str(annotated), "--saliency", str(saliency)])
     captured = capsys.readouterr()
     assert status == 0
-    results = json.loads(captured.out)
+    results = [json.loads(line) for line in captured.out.splitlines()]  # JSON Lines: one object per image
     assert [Path(r["image"]).name for r in results] == ["astro naut.png", "coffee.jpg", "broken.jpg", "notes.txt"]
     astronaut, coffee, broken, text = results
     assert astronaut["error"] is None and len(astronaut["faces"]) == 1
     face = astronaut["faces"][0]
-    assert set(face) >= {"box", "label", "probabilities"} and len(face["box"]) == 4
+    assert set(face) >= {"box", "label", "probabilities", "face_score", "detector_score"} and len(face["box"]) == 4
+    assert face["face_score"] >= 0.5 and 0.5 <= face["detector_score"] <= 1.0
     assert face["label"] == max(face["probabilities"], key=face["probabilities"].get)
     assert sum(face["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
-    assert coffee == {"image": str(photos["folder"] / "coffee.jpg"), "faces": [], "error": None}
+    assert coffee == {"image": str(photos["folder"] / "coffee.jpg"), "faces": [], "skipped": 0, "error": None}
     assert broken["faces"] == [] and "broken.jpg" in broken["error"]
     assert text["faces"] == [] and "notes.txt" in text["error"]
     assert "2 of 4 input(s) could not be read" in captured.err
@@ -97,7 +98,7 @@ def test_precision_and_detector_options_reach_the_predictor(checkpoint, photos, 
     results = {}
     for options in ([], ["--precision", "fp32", "--detector", "blazeface_tiled"]):
         assert main(["predict", str(astronaut), "--checkpoint", str(checkpoint), "--json", *options]) == 0
-        results[len(options)] = json.loads(capsys.readouterr().out)[0]["faces"]
+        results[len(options)] = json.loads(capsys.readouterr().out.splitlines()[0])["faces"]
     default, chosen = results[0], results[4]
     expected = Predictor.from_checkpoint(checkpoint, precision="fp32", detector="blazeface_tiled").predict_image(astronaut)
     assert len(chosen) == len(expected.faces) == 1
@@ -108,3 +109,29 @@ def test_precision_and_detector_options_reach_the_predictor(checkpoint, photos, 
     assert abs((box_a[0] + box_a[2] / 2) - (box_b[0] + box_b[2] / 2)) < 12
     with pytest.raises(SystemExit):
         main(["predict", str(astronaut), "--precision", "int8"])
+
+
+def test_min_face_score_skips_boxes_below_it(checkpoint, tmp_path, capsys) -> None:
+    """The default detector draws two boxes on skimage's motorcycle; the face check scores them near 0."""
+    import skimage.data
+
+    photo = tmp_path / "motorcycle.png"
+    Image.fromarray(skimage.data.stereo_motorcycle()[0]).save(photo)
+    assert main(["predict", str(photo), "--checkpoint", str(checkpoint), "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert default["faces"] == [] and default["skipped"] >= 1
+    assert main(["predict", str(photo), "--checkpoint", str(checkpoint), "--json", "--min-face-score", "0"]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert len(everything["faces"]) == default["skipped"] and everything["skipped"] == 0
+    assert all(face["face_score"] < 0.5 for face in everything["faces"])
+    assert main(["predict", str(photo), "--checkpoint", str(checkpoint)]) == 0
+    assert f"no face found ({default['skipped']} box(es) below the face score threshold)" in capsys.readouterr().out
+    assert main(["predict", str(photo), "--checkpoint", str(checkpoint), "--min-face-score", "1.5"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_no_face_check_reports_the_detector_score_as_face_score(checkpoint, photos, capsys) -> None:
+    astronaut = photos["folder"] / "astro naut.png"
+    assert main(["predict", str(astronaut), "--checkpoint", str(checkpoint), "--json", "--no-face-check"]) == 0
+    face = json.loads(capsys.readouterr().out)["faces"][0]
+    assert face["face_score"] == face["detector_score"]

@@ -68,7 +68,7 @@ def test_no_face_is_an_empty_list_and_bad_bytes_an_error(predictor: Predictor) -
     assert empty.faces == [] and empty.error is None
     broken = predictor.predict_image(b"definitely not a picture")
     assert broken.faces == [] and "not an image" in broken.error
-    assert broken.to_json() == {"image": "<24 bytes>", "faces": [], "error": broken.error}
+    assert broken.to_json() == {"image": "<24 bytes>", "faces": [], "skipped": 0, "error": broken.error}
 
 
 def test_predict_faces_takes_crops_of_any_size_and_tta(checkpoint: Path) -> None:

@@ -13,7 +13,7 @@ DEFAULT_DETECTOR = "blazeface"
 
 # name -> (module holding the factory, factory attribute, one-line description)
 _DETECTORS: dict[str, tuple[str, str, str]] = {
-    "blazeface": ("blazeface_pyramid", "create_pyramid", "BlazeFace short-range, fully convolutional in ONNX Runtime on a 2-3 scale pyramid, 6 keypoints"),
+    "blazeface": ("blazeface_pyramid", "create_pyramid", "BlazeFace short-range, fully convolutional in LiteRT on a 2-3 scale pyramid, 6 keypoints"),
     "blazeface_tiled": ("blazeface", "create_short_range", "MediaPipe BlazeFace short-range on the photo + 320 px tiles, 6 keypoints"),
     "blazeface_whole": ("blazeface", "create_whole_image", "MediaPipe BlazeFace short-range on the whole photo only (misses small faces)"),
     "blazeface_full": ("blazeface", "create_full_range", "MediaPipe BlazeFace full-range sparse on the photo + 512 px tiles"),

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "reproduce",
     "study",
     "predict",
+    "video",
     "export",
     "ship",
     "jobs",

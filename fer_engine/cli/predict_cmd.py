@@ -18,13 +18,12 @@ from fer_engine.inference import TTA_MODES
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `fer predict`."""
     from fer_engine.predict.detectors import DEFAULT_DETECTOR, available_detectors
-    from fer_engine.predict import HEAD_CHOICES
     from fer_engine.predict.predictor import DEFAULT_MIN_FACE_SCORE
 
     parser = subparsers.add_parser("predict", help="detect faces in photos and predict their expressions")
     parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files and/or folders (walked for images)")
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder, run folder or run id (default: the shipped model)")
-    parser.add_argument("--head", default="softmax", choices=HEAD_CHOICES, help="softmax, or a classical head fitted in the run")
+    parser.add_argument("--head", default="softmax", help="softmax, or a classical head fitted in the run with `fer heads` (unknown names are refused)")
     parser.add_argument("--detector", default=DEFAULT_DETECTOR, choices=available_detectors(), help=f"face detector (default {DEFAULT_DETECTOR})")
     parser.add_argument("--tta", default="none", choices=TTA_MODES, nargs="?", const="flip",
                         help="test-time augmentation; a bare --tta means flip")

@@ -14,7 +14,7 @@ from fer_engine.data.dataset import FerDataset, SkippedItem, Split
 from fer_engine.io_utils import atomic_write
 from fer_engine.paths import cache_dir
 
-LOADER_VERSION = 1
+LOADER_VERSION = 2
 """Bump when decoding, layout rules or the cache format change: old cache entries are then ignored."""
 
 

@@ -7,8 +7,9 @@ Layouts, after stripping wrapper folders that every file shares (e.g. `fer2013/`
 A FER2013 file-name prefix (`Training_`, `PublicTest_`, `PrivateTest_`) always decides the split, whatever the
 folder: msambare's test/ holds both PublicTest (val) and PrivateTest (test) images. Without a prefix the folder
 decides, so a plain `test/` folder is test and the loader draws val from train.
-Class folders whose names are all FER2013 names (any case; a few common aliases such as `surprised`) get the
-canonical FER ids; otherwise the classes are the sorted folder names (another dataset). A class folder that is
+Class folders whose names are all FER2013 names (any case, or an alias of `fer_engine.classes.CLASS_NAME_ALIASES`
+such as `surprised`) get the canonical FER ids; otherwise the classes are the sorted folder names (another
+dataset; `fer evaluate` maps them through the same aliases). A class folder that is
 not a FER name in a layout with FER prefixes is a bad item. Files at the top level (README, LICENSE ...) and
 hidden/OS files are ignored.
 """
@@ -26,7 +27,7 @@ from typing import IO
 
 import numpy as np
 
-from fer_engine.classes import FER_CLASS_NAMES, USAGE_TO_SPLIT
+from fer_engine.classes import FER_CLASS_NAMES, USAGE_TO_SPLIT, canonical_class_name
 from fer_engine.data.bad_items import BadItemPolicy
 from fer_engine.data.limits import MB, DataLimits
 from fer_engine.data.preprocess import FER_IMAGE_SIZE, IMAGE_EXTENSIONS, decode_image_bytes
@@ -42,11 +43,6 @@ SPLIT_FOLDERS: dict[str, str] = {
     "test": "test", "testing": "test", "privatetest": "test",
 }  # fmt: skip
 
-CLASS_FOLDER_ALIASES: dict[str, str] = {
-    **{name: name for name in FER_CLASS_NAMES},
-    "anger": "angry", "disgusted": "disgust", "fearful": "fear", "happiness": "happy",
-    "sadness": "sad", "surprised": "surprise",
-}  # fmt: skip
 
 _IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", ".ds_store"})
 _DECODE_CHUNK = 512
@@ -212,7 +208,7 @@ def _class_names(tree: ImageTree, entries: list[ImageEntry], policy: BadItemPoli
     """FER names in canonical order when the folders are FER classes, else the sorted folder names."""
     folders = sorted({entry.class_folder for entry in entries})
     has_usage_prefix = any(USAGE_PREFIX.match(PurePosixPath(entry.key).name) for entry in entries)
-    unknown = [folder for folder in folders if folder.lower() not in CLASS_FOLDER_ALIASES]
+    unknown = [folder for folder in folders if canonical_class_name(folder) is None]
     if not unknown:
         return FER_CLASS_NAMES
     if has_usage_prefix:  # a FER2013 release with a stray class folder
@@ -228,7 +224,7 @@ def _class_names(tree: ImageTree, entries: list[ImageEntry], policy: BadItemPoli
 
 def _class_id(folder: str, class_names: tuple[str, ...], class_ids: dict[str, int]) -> int | None:
     if class_names is FER_CLASS_NAMES:
-        canonical = CLASS_FOLDER_ALIASES.get(folder.lower())
+        canonical = canonical_class_name(folder)
         return None if canonical is None else class_ids[canonical]
     return class_ids.get(folder)
 

@@ -60,7 +60,34 @@ def write_image_folder(
             name = f"{usage}_{next_id}.jpg" if with_usage_prefix else f"{next_id}.jpg"
             files[f"{top}/{FER_CLASS_NAMES[label]}/{name}"] = _jpeg_bytes(image)
             next_id += 1
-    root = Path(root)
+    return _write_files(Path(root), files, as_zip)
+
+
+def write_class_folder(
+    root: str | Path,
+    classes: dict[str, int],
+    n_per_class: int = 4,
+    *,
+    as_zip: bool = False,
+    seed: int = 0,
+) -> Path:
+    """Write another dataset's plain `<class>/<image>.png` tree, spelled its own way (no split folders).
+
+    `classes` maps each class folder name (e.g. 'Anger', 'contempt') to the FER class id whose pattern its
+    images show, so a test knows every image's true FER class; returns the folder or .zip path.
+    """
+    images, labels = synthetic_images(n_per_class, seed=seed)
+    files: dict[str, bytes] = {}
+    for folder, label in classes.items():
+        for index, image in enumerate(images[labels == label]):
+            buffer = io.BytesIO()
+            Image.fromarray(image).save(buffer, format="PNG")
+            files[f"{folder}/{folder.lower()}_{index:03d}.png"] = buffer.getvalue()
+    return _write_files(Path(root), files, as_zip)
+
+
+def _write_files(root: Path, files: dict[str, bytes], as_zip: bool) -> Path:
+    """Write `files` (relative name -> bytes) under folder `root`, or into the zip `root` (.zip added)."""
     if as_zip:
         zip_path = root if root.suffix == ".zip" else root.with_suffix(".zip")
         zip_path.parent.mkdir(parents=True, exist_ok=True)

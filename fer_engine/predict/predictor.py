@@ -22,7 +22,6 @@ from fer_engine.errors import ConfigError, DataError, ModelError
 from fer_engine.inference import check_tta_mode, run_inference
 from fer_engine.models.checkpoint import ModelCard, load_checkpoint, resolve_checkpoint_dir
 from fer_engine.paths import default_checkpoint_dir
-from fer_engine.predict import HEAD_CHOICES
 from fer_engine.predict.detectors import DEFAULT_DETECTOR, FaceBox, FaceDetector, create_detector
 from fer_engine.predict.detectors.presence import FacePresenceModel, checked_faces
 from fer_engine.predict.framing import crop_face_fer, framing_for
@@ -139,8 +138,10 @@ class Predictor:
         check_faces: bool = True,
     ) -> "Predictor":
         """Load a checkpoint (default: the shipped one) and, for head != 'softmax', that run's fitted head."""
-        if head not in HEAD_CHOICES:
-            raise ConfigError(f"unknown head '{head}' (choose from {', '.join(HEAD_CHOICES)})")
+        from fer_engine.heads.registry import CLASSIFIER_NAMES  # here: a host without xgboost still predicts
+
+        if head not in CLASSIFIER_NAMES:
+            raise ConfigError(f"unknown head '{head}' (choose from {', '.join(CLASSIFIER_NAMES)})")
         checkpoint_dir = resolve_checkpoint_dir(path_or_run if path_or_run is not None else default_checkpoint())
         model, card = load_checkpoint(checkpoint_dir, device=device)
         estimator = None if head == "softmax" else load_run_head(checkpoint_dir, head)

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "ship",
     "jobs",
     "worker",
+    "sweep",
 )
 
 

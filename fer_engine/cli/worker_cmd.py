@@ -1,11 +1,14 @@
-"""`fer worker`: serve the job queue of a runs root on this machine's devices (also `python -m` this module)."""
+"""`fer worker`: serve the job queue of a runs root on this machine's devices, or on a Ray cluster with
+`--backend ray` (also `python -m` this module)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
+from fer_engine.jobs.ray_backend import DEFAULT_MAX_RESTARTS, RayTarget
 from fer_engine.jobs.runners import DEFAULT_RUNNER
 from fer_engine.jobs.worker import (DEFAULT_CANCEL_GRACE_S, DEFAULT_GRACE_S, DEFAULT_HEARTBEAT_S,
                                    DEFAULT_ORPHAN_TIMEOUT_S, Worker)
@@ -29,6 +32,18 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worker-id", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--job-runner", default=DEFAULT_RUNNER,
                         help="advanced: the module:function each job runs (default: the pipeline)")
+    ray = parser.add_argument_group("Ray cluster (--backend ray; needs `pip install -e .[ray]`)")
+    ray.add_argument("--backend", choices=("local", "ray"), default="local",
+                     help="run jobs on this machine's devices (local) or on a Ray cluster (ray)")
+    ray.add_argument("--address", default=os.environ.get("FER_RAY_ADDRESS", "auto"),
+                     help="the Ray head's HOST:PORT, or auto (RAY_ADDRESS or the cluster started on this machine)")
+    ray.add_argument("--ray-workers", type=int, default=2,
+                     help="Ray workers kept busy at once; a job submitted with --gpus N takes N of them")
+    ray.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs each Ray worker of a job asks for")
+    ray.add_argument("--gpus-per-worker", type=float, default=0.0,
+                     help="GPUs each Ray worker of a job asks for (0: train on CPU; 1 on a GPU cluster)")
+    ray.add_argument("--max-restarts", type=int, default=DEFAULT_MAX_RESTARTS,
+                     help="lost Ray workers (killed process, dead node) replaced per attempt before the job fails")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,10 +58,13 @@ def run_worker(args: argparse.Namespace) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ray = None
+    if args.backend == "ray":
+        ray = RayTarget(args.address, args.cpus_per_worker, args.gpus_per_worker, args.max_restarts)
     worker = Worker(args.runs_root, devices=args.devices, max_jobs=args.max_jobs, once=args.once,
                     heartbeat_s=args.heartbeat_s, orphan_timeout_s=args.orphan_timeout_s, grace_s=args.grace_s,
                     idle_exit_s=args.idle_exit_s, job_runner=args.job_runner, worker_id=args.worker_id,
-                    cancel_grace_s=args.cancel_grace_s)
+                    cancel_grace_s=args.cancel_grace_s, ray=ray, ray_workers=args.ray_workers)
     report = worker.run()
     print(f"worker {report.worker_id}: ran {len(report.jobs_started)} job(s)"
           f"{f', re-queued orphans {report.orphans_requeued}' if report.orphans_requeued else ''}")

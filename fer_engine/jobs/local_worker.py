@@ -37,6 +37,7 @@ def ensure_local_worker(root: str | Path | None = None, *, devices: str = "auto"
 
     The worker logs to `root/worker.log`, survives the caller (own session) and, with `idle_exit_s`, exits after
     that long with nothing to do (the next call starts another). `any_host=False` ignores workers on other hosts.
+    With FER_RAY_ADDRESS set (HOST:PORT or auto) the worker runs the jobs on that Ray cluster (`--backend ray`).
     """
     queue = JobQueue(root)
     with _launch_lock(queue.root):
@@ -48,6 +49,8 @@ def ensure_local_worker(root: str | Path | None = None, *, devices: str = "auto"
                    "--devices", devices, "--worker-id", worker_id]
         if idle_exit_s is not None:
             command += ["--idle-exit-s", f"{idle_exit_s:g}"]
+        if os.environ.get("FER_RAY_ADDRESS"):  # a lab's cluster: the background worker runs jobs there
+            command += ["--backend", "ray", "--address", os.environ["FER_RAY_ADDRESS"]]
         env = dict(os.environ)  # the worker imports fer_engine from where the caller did, installed or not
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
         with open(queue.root / WORKER_LOG, "a", encoding="utf-8") as log:

@@ -23,8 +23,9 @@ from fer_engine.errors import FerError
 from fer_engine.jobs.launch import die_with_parent
 from fer_engine.jobs.progress import ProgressTracker, is_epoch_end, event_dict
 from fer_engine.jobs.queue import CANCELLED, FAILED, RUNNING, SUCCEEDED, Job, JobQueue
+from fer_engine.jobs.ray_backend import DEFAULT_MAX_RESTARTS, RayJobRunner, RayTarget
 from fer_engine.jobs.reasons import job_reason
-from fer_engine.jobs.runners import DEFAULT_RUNNER, JobRunner, resolve_runner
+from fer_engine.jobs.runners import DEFAULT_RUNNER, JobRunner, resolve_runner, runner_reference
 from fer_engine.runs.layout import RunPaths
 
 logger = logging.getLogger("fer_engine.jobs")
@@ -100,8 +101,9 @@ class _Tee:
 
     def write(self, text: str) -> int:
         for stream in self.streams:
-            stream.write(text)
-            stream.flush()
+            if not stream.closed:  # a library's log handler may outlive the run.log it was given
+                stream.write(text)
+                stream.flush()
         return len(text)
 
     def flush(self) -> None:
@@ -111,13 +113,18 @@ class _Tee:
     def isatty(self) -> bool:
         return False
 
+    def fileno(self) -> int:
+        """The first stream's descriptor (faulthandler, e.g. in ray.init, needs one)."""
+        return self.streams[0].fileno()
+
 
 class JobProcess:
     """Runs one claimed job to an outcome recorded in the queue."""
 
     def __init__(self, queue: JobQueue, job_id: int, lease: str, *, runner: JobRunner,
-                 heartbeat_s: float = 5.0, grace_s: float = 60.0, parent_pid: int | None = None):
-        self.queue, self.job_id, self.lease = queue, job_id, lease
+                 heartbeat_s: float = 5.0, grace_s: float = 60.0, parent_pid: int | None = None,
+                 ray: RayTarget | None = None):
+        self.queue, self.job_id, self.lease, self.ray = queue, job_id, lease, ray
         self.runner, self.heartbeat_s, self.grace_s, self.parent_pid = runner, heartbeat_s, grace_s, parent_pid
         self.stop = StopRequest()
         self.is_rank_zero = int(os.environ.get("RANK", "0")) == 0
@@ -145,7 +152,7 @@ class JobProcess:
                 logger.info("job %s: running %s into run %s (attempt %s, device %s)", job.id, job.name or "job",
                             run.run_id, job.attempts + 1, job.device)
                 try:
-                    self.runner(job.spec, run=run, on_event=self._on_event, should_stop=self.stop)
+                    self._runner_for(job)(job.spec, run=run, on_event=self._on_event, should_stop=self.stop)
                 except BaseException as error:  # noqa: BLE001 - every failure becomes the job's recorded reason
                     return self._after_error(job, run, error)
                 return self._after_return(run)
@@ -153,6 +160,13 @@ class JobProcess:
             self._done.set()
             if self.is_rank_zero:
                 self._sync_index_quietly(run)
+
+    def _runner_for(self, job: Job) -> JobRunner:
+        """The job runner itself, or (worker started with --backend ray) a runner that runs it on the Ray cluster
+        with one Ray worker per device the job asked for."""
+        if self.ray is None:
+            return self.runner
+        return RayJobRunner(self.ray, runner_reference(self.runner), num_workers=job.num_devices, job_id=job.id)
 
     def _sync_index_quietly(self, run: RunPaths) -> None:
         try:
@@ -343,7 +357,7 @@ def _install_signal_handlers(stop: StopRequest) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of a job process (started by a worker, directly or under torchrun)."""
+    """Entry point of a job process (started by a worker, directly, under torchrun, or as a Ray driver)."""
     parser = argparse.ArgumentParser(prog="python -m fer_engine.jobs.run_job", description=__doc__)
     parser.add_argument("job_id", type=int)
     parser.add_argument("--root", required=True, help="runs root holding index.sqlite")
@@ -352,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, default=None, help="the worker's pid (stop if it dies)")
     parser.add_argument("--heartbeat-s", type=float, default=5.0)
     parser.add_argument("--grace-s", type=float, default=60.0)
+    parser.add_argument("--ray-address", default=None, help="run the work on this Ray cluster (HOST:PORT or auto)")
+    parser.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs per Ray worker")
+    parser.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray worker")
+    parser.add_argument("--ray-max-restarts", type=int, default=DEFAULT_MAX_RESTARTS,
+                        help="lost Ray workers replaced before failing")
     args = parser.parse_args(argv)
     die_with_parent()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -359,8 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.parent_pid is not None and os.getppid() != args.parent_pid:
         logger.error("job %s: the worker (pid %s) is already gone; not starting", args.job_id, args.parent_pid)
         return 1
+    ray = None if args.ray_address is None else RayTarget(args.ray_address, args.ray_cpus, args.ray_gpus,
+                                                          args.ray_max_restarts)
     process = JobProcess(JobQueue(args.root), args.job_id, args.lease, runner=resolve_runner(args.runner),
-                         heartbeat_s=args.heartbeat_s, grace_s=args.grace_s, parent_pid=args.parent_pid)
+                         heartbeat_s=args.heartbeat_s, grace_s=args.grace_s, parent_pid=args.parent_pid, ray=ray)
     _install_signal_handlers(process.stop)
     outcome = process.run()
     logging.shutdown()

@@ -1,5 +1,9 @@
 """A worker: claims queued jobs for its free devices and runs each in its own process until the queue is served.
 
+With a `RayTarget` (`fer worker --backend ray`) its slots are Ray workers on a cluster instead of local devices: each
+job process is then a Ray driver that runs the job's work on the cluster (fer_engine.jobs.ray_backend), and the
+worker claims nothing while the cluster is unreachable (the jobs wait in the queue).
+
 Loop: re-queue orphans (jobs whose heartbeat stopped), reap finished job processes, heartbeat itself and the jobs
 it watches, stop the jobs a user cancelled, claim a job per free device and start its process. On SIGTERM/SIGINT
 it asks its job processes to stop (they save resume state and put their jobs back in the queue), waits, and exits.
@@ -22,6 +26,7 @@ from typing import IO, Any
 from fer_engine.errors import FerError
 from fer_engine.jobs.launch import die_with_parent, job_command, job_environment, parse_devices
 from fer_engine.jobs.queue import CANCELLED, FAILED, RUNNING, Job, JobQueue
+from fer_engine.jobs.ray_backend import RayTarget, cluster_reachable, require_ray
 from fer_engine.jobs.runners import DEFAULT_RUNNER, JobRunner, runner_reference
 
 logger = logging.getLogger("fer_engine.jobs.worker")
@@ -32,6 +37,12 @@ DEFAULT_GRACE_S = 60.0
 # A cancelled job may take this long to stop on its own (training stops at its next batch); after it, the worker
 # kills the job process: embedding, head fitting and evaluation may sit in one long library call.
 DEFAULT_CANCEL_GRACE_S = 5.0
+RAY_DEVICE = "ray"
+MULTI_HOST_REFUSED = (
+    "worker {other} on host {host} already serves this runs root: several machines sharing one runs root (SQLite "
+    "over a network filesystem) is not supported, it can lose or double jobs. Run one worker next to the runs root "
+    "with `fer worker --backend ray --address HEAD:PORT` and let the Ray cluster spread the jobs over machines "
+    "(docs/jobs.md, 'Beyond one machine: Ray')")
 
 
 @dataclass
@@ -69,10 +80,19 @@ class Worker:
                  orphan_timeout_s: float = DEFAULT_ORPHAN_TIMEOUT_S, grace_s: float = DEFAULT_GRACE_S,
                  poll_s: float = 1.0, idle_exit_s: float | None = None,
                  job_runner: JobRunner | str = DEFAULT_RUNNER, worker_id: str | None = None,
-                 cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S):
+                 cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S, ray: RayTarget | None = None,
+                 ray_workers: int = 2):
         self.queue = JobQueue(root)
         self.root = self.queue.root
-        self.devices = parse_devices(list(devices) if isinstance(devices, tuple) else devices)
+        self.ray = ray
+        if ray is not None:
+            require_ray()
+            if ray_workers < 1:
+                raise FerError("--ray-workers must be at least 1")
+            # One slot per Ray worker kept busy at once; a job of N devices holds N (a TorchTrainer of N workers).
+            self.devices = [RAY_DEVICE] * ray_workers
+        else:
+            self.devices = parse_devices(list(devices) if isinstance(devices, tuple) else devices)
         self.max_jobs, self.once, self.idle_exit_s = max_jobs, once, idle_exit_s
         self.heartbeat_s, self.orphan_timeout_s, self.grace_s, self.poll_s = heartbeat_s, orphan_timeout_s, grace_s, poll_s
         self.cancel_grace_s = cancel_grace_s
@@ -83,6 +103,7 @@ class Worker:
         self.report = WorkerReport(self.worker_id)
         self._stopping = threading.Event()
         self._stop_count = 0
+        self._ray_problem: str | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -92,9 +113,12 @@ class Worker:
 
     def run(self) -> WorkerReport:
         """Serve the queue until stopped (or, with `once`/`max_jobs`/`idle_exit_s`, until there is no more to do)."""
+        self._refuse_other_hosts()
         previous_handlers = self._install_signal_handlers()
         self.queue.register_worker(self.worker_id, self.devices, pid=os.getpid(), host=self.host)
-        logger.info("worker %s serving %s on %s", self.worker_id, self.root, ",".join(self.devices))
+        logger.info("worker %s serving %s on %s", self.worker_id, self.root,
+                    f"the Ray cluster at {self.ray.address} ({len(self.devices)} Ray workers)" if self.ray
+                    else ",".join(self.devices))
         last_beat = last_orphan_check = 0.0
         idle_since = time.monotonic()
         try:
@@ -122,6 +146,12 @@ class Worker:
                 signal.signal(signum, handler)
             logger.info("worker %s stopped after %d job(s)", self.worker_id, len(self.report.jobs_started))
         return self.report
+
+    def _refuse_other_hosts(self) -> None:
+        """One host serves a runs root: a live worker of another host means a shared-SQLite multi-host set-up."""
+        for record in self.queue.live_workers(self.orphan_timeout_s):
+            if record.host != self.host:
+                raise FerError(MULTI_HOST_REFUSED.format(other=record.worker_id, host=record.host))
 
     def _leave_if_still_idle(self) -> bool:
         """Unregister, then look at the queue once more: a job submitted meanwhile either is seen here (the worker
@@ -155,8 +185,26 @@ class Worker:
         busy = {slot for rj in self.running.values() for slot in rj.slots}
         return [slot for slot in range(len(self.devices)) if slot not in busy]
 
+    def _cluster_ready(self) -> bool:
+        """Local backend: always. Ray: whether the cluster answers now (a TCP connect before each claim); while it
+        does not, queued jobs wait (nothing is claimed, so nothing fails) and the worker keeps serving cancels and
+        heartbeats."""
+        if self.ray is None:
+            return True
+        reachable, reason = cluster_reachable(self.ray.address)
+        problem = None if reachable else reason
+        if problem != self._ray_problem:
+            if problem:
+                logger.warning("worker %s: %s; queued jobs wait until it answers", self.worker_id, problem)
+            else:
+                logger.info("worker %s: the Ray cluster at %s answers", self.worker_id, self.ray.address)
+        self._ray_problem = problem
+        return problem is None
+
     def _claim_and_start(self) -> bool:
         claimed = False
+        if not self._free_slots() or not self._cluster_ready():
+            return False
         while not self._stopping.is_set():
             if self.max_jobs is not None and len(self.report.jobs_started) >= self.max_jobs:
                 break
@@ -175,7 +223,7 @@ class Worker:
         devices = [self.devices[s] for s in slots]
         command = job_command(job.id, root=self.root.resolve(), lease=job.lease, runner=self.runner,
                               num_devices=job.num_devices, parent_pid=os.getpid(), heartbeat_s=self.heartbeat_s,
-                              grace_s=self.grace_s)
+                              grace_s=self.grace_s, ray_args=self.ray.command_args() if self.ray else None)
         log_path = Path(job.log_path or self.root / "jobs" / f"{job.id}.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "a", encoding="utf-8")
@@ -184,7 +232,7 @@ class Worker:
         log.flush()
         try:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env=job_environment(job.id, devices), preexec_fn=die_with_parent)
+                                       env=self._job_environment(job.id, devices), preexec_fn=die_with_parent)
         except OSError as error:
             log.close()
             self.queue.finish(job.id, FAILED, f"could not start the job process: {error}", lease=job.lease)
@@ -193,6 +241,14 @@ class Worker:
         self.running[job.id] = RunningJob(job=job, lease=job.lease, slots=slots, process=process, log=log)
         self.report.jobs_started.append(job.id)
         logger.info("worker %s: job %s started (pid %s) on %s", self.worker_id, job.id, process.pid, ",".join(devices))
+
+    def _job_environment(self, job_id: int, devices: list[str]) -> dict[str, str]:
+        """A local job sees its devices; a Ray driver none (Ray gives the job's GPUs to its Ray workers)."""
+        if self.ray is None:
+            return job_environment(job_id, devices)
+        env = job_environment(job_id, ["cpu"])
+        env["FER_JOB_DEVICES"] = ",".join(devices)
+        return env
 
     # ---- watching ------------------------------------------------------------------------------------------------
     def _alive(self) -> list[RunningJob]:
@@ -221,8 +277,17 @@ class Worker:
             elif rj.stop_reason == "shutdown":
                 self.queue.requeue(job_id, lease=rj.lease, reason="worker stopped before the job did; will resume")
             else:
-                self.queue.finish(job_id, FAILED, _exit_reason(code, rj.job.log_path), lease=rj.lease)
+                self.queue.finish(job_id, FAILED, self._exit_reason(code, rj.job.log_path), lease=rj.lease)
             logger.warning("worker %s: job %s process exited with code %s", self.worker_id, job_id, code)
+
+    def _exit_reason(self, code: int, log_path: str | None) -> str:
+        """Why a job process died without an outcome; for a Ray driver, whether its cluster went away."""
+        reason = _exit_reason(code, log_path)
+        if self.ray is not None:
+            reachable, problem = cluster_reachable(self.ray.address)
+            if not reachable:
+                return f"lost the Ray cluster ({problem}); `fer jobs retry` resumes from the last epoch. {reason}"
+        return reason
 
     def _mark_run_cancelled(self, run_id: str | None) -> None:
         """The run index of a killed job's run says cancelled, not running (the job process could not say it)."""

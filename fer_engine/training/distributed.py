@@ -1,5 +1,6 @@
-"""Data-parallel training under `torchrun`: process group set-up from RANK/WORLD_SIZE/LOCAL_RANK and the few
-collectives the trainer needs (sums, max, broadcast). A single process is a world of size 1 with no-op collectives."""
+"""Data-parallel training under `torchrun` or Ray Train: process group set-up from RANK/WORLD_SIZE/LOCAL_RANK (or
+the group a launcher such as Ray Train's TorchTrainer already set up) and the few collectives the trainer needs
+(sums, max, broadcast). A single process is a world of size 1 with no-op collectives."""
 
 from __future__ import annotations
 
@@ -32,7 +33,10 @@ class DistributedContext:
 
     @classmethod
     def from_environment(cls, device_type: str) -> "DistributedContext":
-        """Join the torchrun job named by the environment (nccl on CUDA, gloo on CPU), or a world of one."""
+        """Join the process group a launcher started (Ray Train), or the torchrun job named by the environment
+        (nccl on CUDA, gloo on CPU), or a world of one. One DDP code path for both launchers."""
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            return cls(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), False)
         world_size = int(os.environ.get("WORLD_SIZE", "1"))
         if world_size <= 1:
             return cls()

@@ -27,6 +27,7 @@ from fer_engine.jobs.ray_backend import DEFAULT_MAX_RESTARTS, RayJobRunner, RayT
 from fer_engine.jobs.reasons import job_reason
 from fer_engine.jobs.runners import DEFAULT_RUNNER, JobRunner, resolve_runner, runner_reference
 from fer_engine.runs.layout import RunPaths
+from fer_engine.sweeps.trial_hook import reporter_for_job
 
 logger = logging.getLogger("fer_engine.jobs")
 
@@ -133,6 +134,8 @@ class JobProcess:
         self._done = threading.Event()
         self._run: RunPaths | None = None
         self._index_synced = False
+        # The sweep trial this job runs, if any (None for ordinary jobs; no sweeps database is created).
+        self._trial = reporter_for_job(queue.root, job_id) if self.is_rank_zero else None
 
     # ---- the outcome -------------------------------------------------------------------------------------------
     def run(self) -> str:
@@ -186,6 +189,8 @@ class JobProcess:
         if reason == "lease lost":
             logger.warning("job %s was taken away from this process; leaving it as it is", self.job_id)
             return "lost"
+        if reason == "pruned":
+            return self._finish(CANCELLED, "pruned by the sweep's pruner")
         if reason == "cancel" or self._cancel_requested():
             return self._finish(CANCELLED, "cancelled by user")
         if self.is_rank_zero:
@@ -269,6 +274,8 @@ class JobProcess:
     # ---- progress, heartbeat, stop conditions -----------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
         data = event_dict(event)
+        if self._trial is not None and is_epoch_end(data) and self._trial.on_epoch(data):
+            self.stop.request("pruned")  # the sweep's pruner stops this trial; the trainer saves and returns
         if self._run is not None and self.is_rank_zero and (not self._index_synced or is_epoch_end(data)):
             # Copy arch/preset/loss from the config the pipeline resolved into the run index (cheap, rare).
             self._index_synced = self.queue.store.sync_from_config(self._run.run_id)

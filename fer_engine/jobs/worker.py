@@ -113,6 +113,8 @@ class Worker:
 
     def run(self) -> WorkerReport:
         """Serve the queue until stopped (or, with `once`/`max_jobs`/`idle_exit_s`, until there is no more to do)."""
+        from fer_engine.sweeps.scheduler import top_up_quietly  # here: sweeps import the queue, which imports this
+
         self._refuse_other_hosts()
         previous_handlers = self._install_signal_handlers()
         self.queue.register_worker(self.worker_id, self.devices, pid=os.getpid(), host=self.host)
@@ -133,6 +135,7 @@ class Worker:
                     last_beat = now
                 self._stop_cancelled()
                 self._escalate()
+                top_up_quietly(self.root)  # sweeps: record finished trials, queue the next ones (every 5 s at most)
                 claimed = self._claim_and_start()
                 if self.running or claimed:
                     idle_since = time.monotonic()

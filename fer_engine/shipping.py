@@ -7,12 +7,11 @@ import platform
 import shutil
 from pathlib import Path
 
-
 from fer_engine.data.dataset import FerDataset
 from fer_engine.errors import RunNotFoundError
 from fer_engine.io_utils import atomic_write_json, atomic_write_text
 from fer_engine.models.checkpoint import load_checkpoint, read_card, save_checkpoint
-from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.layout import RunPaths, replace_folder
 
 # Heads larger than this are not shipped (git-friendly); they can be refitted with `fer heads`.
 MAX_SHIPPED_HEAD_BYTES = 15 * 1024 * 1024
@@ -35,7 +34,7 @@ def ship_run(run: RunPaths, destination: str | Path, dataset: FerDataset, *,
     except BaseException:
         shutil.rmtree(staging.root, ignore_errors=True)  # a failed ship leaves the model already shipped in place
         raise
-    _swap_into_place(staging.root, destination)
+    replace_folder(staging.root, destination)
     return RunPaths(destination)
 
 
@@ -55,17 +54,6 @@ def _build_shipped_folder(run: RunPaths, shipped: RunPaths, dataset: FerDataset,
     _ship_small_heads(run, shipped)
     evaluations = evaluate_shipped(shipped, dataset, tta_modes)
     atomic_write_text(shipped.root / "CARD.md", model_card_markdown(shipped, evaluations, command))
-
-
-def _swap_into_place(staging: Path, destination: Path) -> None:
-    """Replace `destination` by the finished `staging` folder with renames, so no half-written model is ever seen."""
-    previous = destination.with_name(f".{destination.name}.previous")
-    if previous.exists():
-        shutil.rmtree(previous)
-    if destination.exists():
-        destination.rename(previous)
-    staging.rename(destination)
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def evaluate_shipped(shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[str, ...]) -> dict[str, dict]:

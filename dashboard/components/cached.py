@@ -8,12 +8,18 @@ unpickling one per call.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
 from dashboard.components.runs import path_mtime
+
+if TYPE_CHECKING:  # the real imports happen inside each function, so a page pays only for what it uses
+    from fer_engine.data import AuditReport, DatasetSummary
+    from fer_engine.data.dataset import FerDataset
+    from fer_engine.embeddings import EmbeddingSet
+    from fer_engine.predict.predictor import Predictor
 
 
 def dataset_mtime(path: str) -> float:
@@ -22,7 +28,7 @@ def dataset_mtime(path: str) -> float:
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def load_dataset(path: str, mtime: float) -> Any:
+def load_dataset(path: str, mtime: float) -> FerDataset:
     """fer_engine.data.load_dataset(path) -> FerDataset, shared by every session."""
     from fer_engine.data import load_dataset as engine_load_dataset
 
@@ -30,7 +36,7 @@ def load_dataset(path: str, mtime: float) -> Any:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def dataset_summary(path: str, mtime: float) -> Any:
+def dataset_summary(path: str, mtime: float) -> DatasetSummary:
     """fer_engine.data.summarize of the dataset at `path`."""
     from fer_engine.data import summarize
 
@@ -38,7 +44,7 @@ def dataset_summary(path: str, mtime: float) -> Any:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def dataset_audit(path: str, mtime: float) -> Any:
+def dataset_audit(path: str, mtime: float) -> AuditReport:
     """fer_engine.data.audit_dataset of the dataset at `path`."""
     from fer_engine.data import audit_dataset
 
@@ -63,7 +69,7 @@ def face_by_key(path: str, key: str) -> np.ndarray | None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def load_predictor(run_dir: str, head: str, detector: str, tta: str, mtime: float) -> Any:
+def load_predictor(run_dir: str, head: str, detector: str, tta: str, mtime: float) -> Predictor:
     """fer_engine.predict.predictor.Predictor for a run folder / checkpoint, head, detector and TTA."""
     from fer_engine.device import resolve_device
     from fer_engine.predict.predictor import Predictor
@@ -72,7 +78,7 @@ def load_predictor(run_dir: str, head: str, detector: str, tta: str, mtime: floa
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def load_embeddings(run_dir: str, split: str, mtime: float) -> Any:
+def load_embeddings(run_dir: str, split: str, mtime: float) -> EmbeddingSet:
     """fer_engine.embeddings.load_embeddings(run, split) -> EmbeddingSet (embeddings, logits, labels, keys)."""
     from fer_engine.embeddings import load_embeddings as engine_load_embeddings
     from fer_engine.runs.layout import RunPaths

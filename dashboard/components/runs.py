@@ -1,28 +1,44 @@
-"""Choosing a run (or the shipped model) in a widget, with the choice mirrored in the URL (`?run=<id>`)."""
+"""Choosing a run (the shipped model, an example or a run of the runs root) in a widget, mirrored in the URL
+(`?run=<id>`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
+from dashboard.components.auth import app_mode
 from dashboard.components.settings import default_run_dir, runs_root
 from fer_engine.errors import RunNotFoundError
+from fer_engine.runs.examples import example_name, visible_examples
 from fer_engine.runs.layout import RunPaths
 from fer_engine.runs.store import RunRecord, RunStore, validate_run_id
 
 SHIPPED_LABEL = "shipped default model"
+EXAMPLE_SUFFIX = " (example)"
+RunKind = Literal["shipped", "example", "run"]
 
 
 @dataclass(frozen=True)
 class RunChoice:
-    """A selectable run: `run_id` is None for the shipped default run folder."""
+    """A selectable run: the shipped model, an example run or a run of the runs root.
+
+    `run_id` is the runs-root id (None for the shipped model and examples); `key` names the choice in the URL.
+    """
 
     label: str
     run_id: str | None
     paths: RunPaths
+    kind: RunKind = "run"
+
+    @property
+    def key(self) -> str | None:
+        if self.kind == "example":
+            return f"example-{self.paths.root.name}"
+        return self.run_id
 
 
 def run_store() -> RunStore:
@@ -39,19 +55,27 @@ def has_checkpoint(paths: RunPaths) -> bool:
     return (paths.checkpoint_dir / "model.safetensors").is_file()
 
 
+def example_label(paths: RunPaths) -> str:
+    """How an example run is named in every widget and table: '<name> (example)'."""
+    return f"{example_name(paths)}{EXAMPLE_SUFFIX}"
+
+
 def run_choices(*, include_shipped: bool = True, keep: Callable[[RunPaths], bool] | None = None) -> list[RunChoice]:
-    """The shipped model (if present) and indexed runs whose folder passes `keep`."""
-    choices: list[RunChoice] = []
+    """The shipped model, the example runs (unless FER_SHOW_EXAMPLES=0) and, in full mode, the indexed runs,
+    each kept when its folder passes `keep`. Public mode lists no run of the runs root."""
+    candidates: list[RunChoice] = []
     shipped = RunPaths(default_run_dir())
-    if include_shipped and shipped.root.is_dir() and (keep is None or keep(shipped)):
-        choices.append(RunChoice(f"{SHIPPED_LABEL} ({shipped.root})", None, shipped))
-    store = run_store()
-    for record in store.list():
-        paths = RunPaths(store.root / record.run_id)
-        if paths.root.is_dir() and (keep is None or keep(paths)):
-            title = f"{record.run_id}" + (f"  [{record.status}]" if record.status != "succeeded" else "")
-            choices.append(RunChoice(title, record.run_id, paths))
-    return choices
+    if include_shipped and shipped.root.is_dir():
+        candidates.append(RunChoice(SHIPPED_LABEL, None, shipped, "shipped"))
+    candidates += [RunChoice(example_label(paths), None, paths, "example") for paths in visible_examples()]
+    if app_mode() == "full":
+        store = run_store()
+        for record in store.list():
+            paths = RunPaths(store.root / record.run_id)
+            if paths.root.is_dir():
+                title = record.run_id + (f"  [{record.status}]" if record.status != "succeeded" else "")
+                candidates.append(RunChoice(title, record.run_id, paths, "run"))
+    return [choice for choice in candidates if keep is None or keep(choice.paths)]
 
 
 def run_id_from_url() -> str | None:
@@ -71,11 +95,11 @@ def pick_run(label: str, choices: list[RunChoice], *, key: str, sync_url: bool =
     if not choices:
         return None
     wanted = run_id_from_url() if sync_url else None
-    index = next((i for i, choice in enumerate(choices) if wanted and choice.run_id == wanted), 0)
+    index = next((i for i, choice in enumerate(choices) if wanted and choice.key == wanted), 0)
     chosen = st.selectbox(label, choices, index=index, format_func=lambda choice: choice.label, key=key)
     if sync_url and chosen is not None:
-        if chosen.run_id:
-            st.query_params["run"] = chosen.run_id
+        if chosen.key:
+            st.query_params["run"] = chosen.key
         elif "run" in st.query_params:
             del st.query_params["run"]
     return chosen

@@ -9,13 +9,18 @@ from typing import TYPE_CHECKING, Any, Iterable
 import pandas as pd
 
 from fer_engine.errors import RunNotFoundError
+from fer_engine.evaluation.paper_results import paper_result
+from fer_engine.evaluation.stored import EVALUATION_PREFIX, evaluated_splits, headline_metrics, run_evaluations
+from fer_engine.runs.examples import EXAMPLE_FIELD
 from fer_engine.runs.layout import RunPaths
 
 if TYPE_CHECKING:
     from fer_engine.runs.store import RunStore
 
-IDENTITY_COLUMNS = ("run_id", "name", "status", "kind", "arch", "preset", "loss", "created_at")
-_EVALUATION_PREFIX = "evaluation_"
+IDENTITY_COLUMNS = ("run_id", "name", "status", "kind", "arch", "preset", "loss", "created_at",
+                    "val_accuracy", "val_macro_f1", "val_tta")
+METRIC_NAMES = ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1",
+                "weighted_precision", "weighted_recall", "weighted_f1", "n")
 
 
 def flatten_scalars(data: dict[str, Any], prefix: str = "", max_depth: int = 4) -> dict[str, Any]:
@@ -31,22 +36,28 @@ def flatten_scalars(data: dict[str, Any], prefix: str = "", max_depth: int = 4) 
 
 
 def evaluation_results(run: RunPaths) -> dict[str, Any]:
-    """`eval.<split>.<head>.<metric>` for every scalar of every reports/evaluation_<split>_<head>.json."""
+    """`eval.<split>.<head>.<metric>` for every scalar of every reports/evaluation_<split>_<head>.json.
+
+    Read as plain JSON scalars (not as full ClassificationMetrics) so a partial file still shows what it has."""
     results: dict[str, Any] = {}
-    if not run.reports_dir.is_dir():
-        return results
-    for path in sorted(run.reports_dir.glob(f"{_EVALUATION_PREFIX}*.json")):
-        split_and_head = path.stem[len(_EVALUATION_PREFIX):]
-        split, _, head = split_and_head.partition("_")
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict):
-            scalars = {k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-            for metric, value in scalars.items():
-                results[f"eval.{split}.{head or 'softmax'}.{metric}"] = value
+    for split in evaluated_splits(run):
+        prefix = f"{EVALUATION_PREFIX}{split}_"
+        for path in sorted(run.reports_dir.glob(f"{prefix}*.json")):
+            data = _read_json(path)
+            for metric, value in data.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    results[f"eval.{split}.{path.stem[len(prefix):]}.{metric}"] = value
     return results
+
+
+def headline_columns(run: RunPaths) -> dict[str, Any]:
+    """`val_accuracy`, `val_macro_f1`, the TTA they used and their source: the one number per metric every page
+    shows (`fer_engine.evaluation.stored.headline_metrics`)."""
+    headline = headline_metrics(run)
+    if headline is None:
+        return {}
+    return {"val_accuracy": headline.accuracy, "val_macro_f1": headline.macro_f1, "val_tta": headline.tta,
+            "val_source": headline.source}
 
 
 def run_row(run: RunPaths, store: "RunStore | None" = None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -67,7 +78,12 @@ def run_row(run: RunPaths, store: "RunStore | None" = None) -> tuple[dict[str, A
     for key in ("arch", "preset", "loss"):
         if not row.get(key) and isinstance(config.get(key), str):
             row[key] = config[key]
-    row.update({f"summary.{k}": v for k, v in flatten_scalars(_read_json(run.summary)).items()})
+    summary = _read_json(run.summary)
+    if summary.get(EXAMPLE_FIELD) is True:
+        row.update(name=row.get("name") or summary.get("example_name", run.run_id), kind="example",
+                   status=row.get("status") or summary.get("status"))
+    row.update(headline_columns(run))
+    row.update({f"summary.{k}": v for k, v in flatten_scalars(summary).items()})
     row.update(evaluation_results(run))
     return row, {f"config.{k}": v for k, v in flatten_scalars(config).items()}
 
@@ -76,14 +92,18 @@ def compare_runs(runs: Iterable[str | os.PathLike | RunPaths], *, store: "RunSto
                  all_config: bool = False) -> pd.DataFrame:
     """One row per run: identity, headline metrics, evaluation results, then config fields.
 
+    Runs given as RunPaths are read as they are (no run index needed: the shipped model, examples); ids and
+    paths are found in `store` (default: the runs root).
+
     By default only config fields whose values differ between the runs are kept (what explains the difference);
     `all_config=True` keeps every field.
     """
-    if store is None:
+    runs = list(runs)
+    if store is None and not all(isinstance(run, RunPaths) for run in runs):
         from fer_engine.runs.store import RunStore
 
         store = RunStore()
-    resolved = [store.find(run) for run in runs]
+    resolved = [run if isinstance(run, RunPaths) else store.find(run) for run in runs]
     if not resolved:
         raise RunNotFoundError("name at least one run to compare (see `fer runs list`)")
     headline_rows, config_rows = zip(*(run_row(run, store) for run in resolved))
@@ -104,3 +124,20 @@ def _read_json(path: os.PathLike) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def evaluation_table(runs: dict[str, RunPaths], split: str) -> pd.DataFrame:
+    """One row per (run label, head) evaluated on `split`: every metric, and the paper's matching published
+    accuracy and table (None where the paper has no such row or its number is a documented leak)."""
+    rows = []
+    for label, run in runs.items():
+        loss = str(run.read_config().get("loss") or "")
+        for head, metrics in run_evaluations(run, split).items():
+            published = paper_result(loss, head, split)
+            row: dict[str, Any] = {"run": label, "head": head, "split": split, "score kind": metrics.score_kind,
+                                   "tta": metrics.protocol.get("tta", "none")}
+            row.update({name: getattr(metrics, name) for name in METRIC_NAMES})
+            row["paper accuracy"] = published.accuracy if published is not None and not published.leaked else None
+            row["paper table"] = published.table if published is not None else ""
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,11 @@ class RunPaths:
         return self.reports_dir / f"evaluation_{split}_{head}.json"
 
     @property
+    def embedding_quality_file(self) -> Path:
+        """k-NN / retrieval metrics of val and test embeddings against train (fer_engine.metric_learning.report)."""
+        return self.reports_dir / "embedding_quality.json"
+
+    @property
     def report_markdown(self) -> Path:
         return self.reports_dir / "report.md"
 
@@ -86,3 +92,17 @@ class RunPaths:
 
     def read_summary(self) -> dict[str, Any]:
         return json.loads(self.summary.read_text()) if self.summary.exists() else {}
+
+
+def replace_folder(staging: Path, destination: Path) -> None:
+    """Put the finished folder `staging` at `destination` by renames, so no half-written run folder is ever seen.
+
+    A previous `destination` is moved aside first and removed only once the new folder is in place.
+    """
+    previous = destination.with_name(f".{destination.name}.previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    if destination.exists():
+        destination.rename(previous)
+    staging.rename(destination)
+    shutil.rmtree(previous, ignore_errors=True)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "tests" / "dashboard"))  # the browser helpers are test support
 
-from dashboard.browser import (
+from browser_support import (
     PAGE_PATHS,
     chromium_available,
     launch_chromium,
@@ -38,7 +39,7 @@ def _prepare(args: argparse.Namespace, scratch: Path) -> dict[str, str]:
     """Environment of the dashboard process: runs root, shipped model, dataset, cache."""
     from fer_engine.paths import DEFAULT_CHECKPOINT_DIR
 
-    env = {"FER_DASHBOARD_AUTOSTART_WORKER": "0", "FER_RUNS_DIR": args.runs_dir or str(scratch / "runs")}
+    env = {"FER_RUNS_DIR": args.runs_dir or str(scratch / "runs")}
     data = args.data or os.environ.get("FER2013_PATH")
     if not data:
         from fer_engine.data.synthetic import write_image_folder

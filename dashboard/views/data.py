@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.components import cached
+from dashboard.components.auth import require_full_mode
 from dashboard.components.data_view import PAPER_COUNTS_NAME, render_audit, render_counts
 from dashboard.components.engine import show_error
 from dashboard.components.settings import DATASET_TYPES, MAX_DATASET_MB, data_path, set_data_path, uploads_dir
@@ -15,6 +16,7 @@ from dashboard.components.uploads import prune_storage_once, save_upload
 from fer_engine.data.allowed_paths import allowed_roots, resolve_dataset_path
 from fer_engine.errors import FerError
 
+require_full_mode()  # defence in depth: the public demo's navigation never lists this page
 st.title("Data")
 st.caption("FER2013 as the Kaggle CSV (fer2013.csv / icml_face_data.csv), the image-folder zip, or any "
            "`<class>/<image>` folder, inside the dataset folders this dashboard may read.")

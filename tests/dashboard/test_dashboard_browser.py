@@ -11,7 +11,7 @@ import pytest
 from _fixtures_dashboard import REPO_ROOT, dataset_val_keys, make_dataset, make_run
 from PIL import Image
 
-from dashboard.browser import (
+from browser_support import (
     PAGE_PATHS,
     chromium_available,
     launch_chromium,
@@ -39,7 +39,7 @@ def dashboard_env(tmp_path: Path) -> dict[str, str]:
     import os
 
     return {"FER_RUNS_DIR": str(runs), "FER_DEFAULT_CHECKPOINT": str(runs / "run-a"), "FER2013_PATH": str(dataset),
-            "FER_CACHE_DIR": os.environ["FER_CACHE_DIR"], "FER_DASHBOARD_AUTOSTART_WORKER": "0"}
+            "FER_CACHE_DIR": os.environ["FER_CACHE_DIR"]}
 
 
 def test_dashboard_in_chromium(dashboard_env: dict[str, str], tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_camera_photo_is_classified(dashboard_env: dict[str, str], tmp_path: Pat
     from playwright.sync_api import sync_playwright
     from skimage.data import astronaut
 
-    from dashboard.browser import fake_camera_args, wait_for_camera_frames, write_y4m
+    from browser_support import fake_camera_args, wait_for_camera_frames, write_y4m
 
     frame = cv2.copyMakeBorder(astronaut()[:, :, :3], 0, 0, 64, 64, cv2.BORDER_CONSTANT, value=(90, 90, 90))  # 640x512
     video = write_y4m(tmp_path / "webcam.y4m", frame)

@@ -1,6 +1,6 @@
-"""Start the dashboard in a subprocess and drive it with Debian's chromium through Playwright.
+"""Test support: start the dashboard in a subprocess and drive it with Debian's chromium through Playwright.
 
-Shared by the browser end-to-end test and benchmarks/dashboard_timing.py; never downloads a browser.
+Shared by the browser tests in tests/dashboard/ and benchmarks/dashboard_timing.py; never downloads a browser.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGE_PATHS = {"Overview": "", "Data": "data", "Train": "train", "Experiments": "experiments",
-              "Embeddings": "embeddings", "Predict": "predict"}
+PAGE_PATHS = {"Overview": "", "Data": "data", "Train": "train", "Experiments": "experiments", "Sweeps": "sweeps",
+              "Embeddings": "embeddings", "Predict": "predict", "Video": "video"}
 """Page title -> URL path (st.Page derives it from the file name in views/)."""
 
 # stApp carries the script state (initial -> running -> notRunning); skeletons stand in for elements still loading.
@@ -43,11 +43,12 @@ def free_port() -> int:
 
 @contextmanager
 def running_dashboard(env: dict[str, str], port: int | None = None, timeout_s: float = 90.0,
-                      log_path: Path | None = None) -> Iterator[str]:
-    """`streamlit run dashboard/app.py` headless on localhost; yields its base URL and stops it afterwards."""
+                      log_path: Path | None = None, address: str = "localhost") -> Iterator[str]:
+    """`streamlit run dashboard/app.py` headless, listening on `address` (0.0.0.0: every interface, as the
+    Procfile starts it); yields its base URL on localhost and stops it afterwards."""
     port = port or free_port()
     command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
-               "--server.headless", "true", "--server.port", str(port), "--server.address", "localhost",
+               "--server.headless", "true", "--server.port", str(port), "--server.address", address,
                "--browser.gatherUsageStats", "false"]
     with open(log_path or os.devnull, "w") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log,

@@ -40,7 +40,7 @@ def test_a_first_time_user_queues_a_job_and_sees_it_succeed(tmp_path: Path, monk
     from playwright.sync_api import sync_playwright
 
     monkeypatch.delenv("FER_DASHBOARD_AUTOSTART_WORKER", raising=False)  # the default: on
-    dataset = write_image_folder(tmp_path / "tiny", {"train": 4, "val": 2})
+    dataset = write_image_folder(tmp_path / "tiny", {"train": 30, "val": 4})  # training lasts seconds, not one
     runs = tmp_path / "runs"
     env = {"FER_RUNS_DIR": str(runs), "FER2013_PATH": str(dataset), "FER_CACHE_DIR": os.environ["FER_CACHE_DIR"],
            "FER_DEFAULT_CHECKPOINT": str(tmp_path / "no-shipped-model"), "OMP_NUM_THREADS": "1"}
@@ -54,13 +54,13 @@ def test_a_first_time_user_queues_a_job_and_sees_it_succeed(tmp_path: Path, monk
                 open_page(page, url, "Train")
                 assert page.locator('[data-testid="stException"]').count() == 0
                 page.get_by_text("Estimated training time").or_(page.get_by_text("No time estimate")).first.wait_for()
-                # A tiny config: the smallest model, 2 epochs.
+                # A small config: the smallest model, 8 epochs (long enough for the table to show the train step).
                 arch = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text("arch", exact=True))
                 arch.click()
                 page.get_by_role("option", name="vgg19_bn_quarter", exact=True).click()
                 page.get_by_text("Optimisation", exact=True).click()
                 epochs = page.get_by_label("epochs", exact=True)
-                epochs.fill("2")
+                epochs.fill("8")
                 epochs.press("Tab")
                 name = page.get_by_label("run name", exact=True)
                 name.fill("browser-job")

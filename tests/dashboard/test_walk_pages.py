@@ -2,7 +2,7 @@
 public demo, every widget operated as a user would; any exception box or error message fails the walk.
 
 Data: FER2013 when FER2013_PATH is set (small made data otherwise), two runs in the runs root and one finished job;
-the public demo serves the real shipped model, the full mode's walk uses a tiny run in its place. Buttons that start long work (queue, cancel, retry, start a worker, log out) and the Train
+the public demo serves the real shipped model, the full mode's walk uses a tiny run in its place. Buttons that start long work (queue, launch a sweep, cancel, retry, start a worker, log out) and the Train
 form's submit are left alone: submitting a job is the Train page's own browser test. Each page's screenshot after
 the walk goes to test-artifacts/screenshots/walk-<mode>-<page>.png.
 """
@@ -25,7 +25,7 @@ PlaywrightError = pytest.importorskip("playwright.sync_api").Error
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 PUBLIC_TITLES = ["Overview", "Experiments", "Embeddings", "Predict"]
 STEP_TIMEOUT_MS = int(os.environ.get("FER_WALK_STEP_TIMEOUT_MS", "300000"))  # one operation may project 3,589 embeddings with t-SNE on a busy 2-core machine
-LONG_WORK = re.compile(r"queue|cancel|retry|start|log ?out|log ?in|delete|remove|stop|submit|ship", re.IGNORECASE)
+LONG_WORK = re.compile(r"queue|launch|cancel|retry|start|log ?out|log ?in|delete|remove|stop|submit|ship", re.IGNORECASE)
 """Buttons the walk leaves alone: they start or end long work, or leave the session."""
 LOCATE_TIMEOUT_MS = 20_000  # finding and clicking a control; waiting for the rerun it causes has STEP_TIMEOUT_MS
 RERUN_START_MS = 1_500  # an action's rerun starts within this (or the action started none)

@@ -23,7 +23,7 @@ from PIL import Image
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PlaywrightError = pytest.importorskip("playwright.sync_api").Error
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-PUBLIC_TITLES = ["Overview", "Experiments", "Embeddings", "Predict"]
+PUBLIC_TITLES = ["Overview", "Experiments", "Embeddings", "Predict", "Video"]
 STEP_TIMEOUT_MS = int(os.environ.get("FER_WALK_STEP_TIMEOUT_MS", "300000"))  # one operation may project 3,589 embeddings with t-SNE on a busy 2-core machine
 LONG_WORK = re.compile(r"queue|launch|cancel|retry|start|log ?out|log ?in|delete|remove|stop|submit|ship", re.IGNORECASE)
 """Buttons the walk leaves alone: they start or end long work, or leave the session."""

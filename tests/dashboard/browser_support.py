@@ -43,11 +43,12 @@ def free_port() -> int:
 
 @contextmanager
 def running_dashboard(env: dict[str, str], port: int | None = None, timeout_s: float = 90.0,
-                      log_path: Path | None = None, address: str = "localhost") -> Iterator[str]:
-    """`streamlit run dashboard/app.py` headless, listening on `address` (0.0.0.0: every interface, as the
-    Procfile starts it); yields its base URL on localhost and stops it afterwards."""
+                      log_path: Path | None = None, address: str = "localhost",
+                      script: Path = REPO_ROOT / "dashboard" / "app.py") -> Iterator[str]:
+    """`streamlit run dashboard/app.py` (or one page `script`) headless, listening on `address` (0.0.0.0: every
+    interface, as the Procfile starts it); yields its base URL on localhost and stops it afterwards."""
     port = port or free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(script),
                "--server.headless", "true", "--server.port", str(port), "--server.address", address,
                "--browser.gatherUsageStats", "false"]
     with open(log_path or os.devnull, "w") as log:

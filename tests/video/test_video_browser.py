@@ -8,7 +8,6 @@ added to the app's navigation.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "dashboard"))
 
 from browser_support import (  # noqa: E402
-    _wait_until_healthy, chromium_available, fake_camera_args, free_port, launch_chromium, wait_until_idle, write_y4m)
+    chromium_available, fake_camera_args, launch_chromium, running_dashboard, wait_until_idle, write_y4m)
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not chromium_available(), reason="Debian chromium is not installed")]
 PAGE = REPO_ROOT / "dashboard" / "views" / "video.py"
@@ -33,24 +32,10 @@ TIMEOUT_MS = 240_000
 @contextmanager
 def video_page(tmp_path: Path, mode: str) -> Iterator[str]:
     """The Video page served headless on a free port; yields its URL."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FER_DASHBOARD_MODE": mode,
+    env = {"PYTHONPATH": str(REPO_ROOT), "FER_DASHBOARD_MODE": mode,
            "FER_CACHE_DIR": os.environ.get("FER_CACHE_DIR", str(tmp_path / "cache"))}
-    command = [sys.executable, "-m", "streamlit", "run", str(PAGE), "--server.headless", "true", "--server.port", str(port),
-               "--server.address", "localhost", "--browser.gatherUsageStats", "false"]
-    log_path = tmp_path / "streamlit.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://localhost:{port}"
-        try:
-            _wait_until_healthy(process, url, 90, log_path)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with running_dashboard(env, log_path=tmp_path / "streamlit.log", script=PAGE) as url:
+        yield url
 
 
 def test_uploaded_video_shows_the_annotated_video_and_a_timeline(tmp_path: Path) -> None:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "tests" / "dashboard"))  # the browser helpers are test support
+sys.path.insert(0, str(REPO_ROOT / "tests"))  # the browser helpers are test support (tests/support/)
 
-from browser_support import (
+from support.browser import (
     PAGE_PATHS,
     chromium_available,
     launch_chromium,

@@ -13,6 +13,9 @@ Examples:
   python3 benchmarks/train_speed.py --data /path/fer2013.zip --arch vgg19_bn --steps 20 --modes bf16-cl
   # on a CPU shared with other work: one thread, CPU-time clock (images per CPU-second of one core)
   python3 benchmarks/train_speed.py --threads 1 --clock cpu --modes fp32,fp32-cl,bf16,bf16-cl
+  # torch.compile, fused optimizers (ratios against the first mode)
+  python3 benchmarks/train_speed.py --arch vgg19_bn --threads 1 --clock cpu --skip-trainer --steps 10 \
+      --modes bf16-cl,bf16-cl+fused,bf16-cl+compile,bf16-cl+compile+fused,bf16-cl+compile-max
 """
 
 from __future__ import annotations
@@ -43,6 +46,26 @@ from fer_engine.training import get_preset, train  # noqa: E402
 BF16_PEAK_TFLOPS = {"H200": 989.0, "H100 SXM": 989.0, "H100 80GB HBM3": 989.0, "H100 PCIe": 756.0, "H100": 756.0,
                     "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0, "RTX 4090": 165.0}
 MODES = {"fp32": ("fp32", False), "fp32-cl": ("fp32", True), "bf16": ("bf16", False), "bf16-cl": ("bf16", True)}
+# Options appended to a mode with '+', e.g. bf16-cl+compile+fused: how the step is built, not what it computes.
+STEP_OPTIONS = {
+    "compile": "torch.compile(model) (inductor, default mode)",
+    "compile-max": "torch.compile(model, mode='max-autotune')",
+    "freezing": "inductor freezing on (torch._inductor.config.freezing)",
+    "fused": "SGD(fused=True): one fused optimizer kernel",
+    "foreach": "SGD(foreach=True): multi-tensor optimizer step",
+}
+
+
+def parse_mode(mode: str) -> tuple[str, bool, set[str]]:
+    """'bf16-cl+compile+fused' -> ('bf16', True, {'compile', 'fused'}); SystemExit naming an unknown part."""
+    base, *options = mode.split("+")
+    if base not in MODES:
+        raise SystemExit(f"unknown mode '{base}'; modes: {', '.join(MODES)}")
+    unknown = set(options) - set(STEP_OPTIONS)
+    if unknown:
+        raise SystemExit(f"unknown step option(s) {', '.join(sorted(unknown))}; options: {', '.join(STEP_OPTIONS)}")
+    precision, channels_last = MODES[base]
+    return precision, channels_last, set(options)
 
 
 @dataclass
@@ -50,6 +73,7 @@ class RawResult:
     mode: str
     images_per_second: float
     tflops: float | None
+    warmup_seconds: float  # wall time of the untimed warm-up steps (includes compilation)
 
 
 def make_dataset(data: str, batch_size: int, steps: int, eval_images: int) -> FerDataset:
@@ -88,24 +112,34 @@ def clock(kind: str) -> float:
 def raw_steps(arch: str, batch_size: int, steps: int, warmup: int, mode: str, device: torch.device,
               flops: int | None, clock_kind: str = "wall") -> RawResult:
     """Images/s of bare training steps on one pre-staged batch (uint8 on the device, as the trainer holds it)."""
-    precision, channels_last = MODES[mode]
+    precision, channels_last, options = parse_mode(mode)
     torch.manual_seed(0)
     model = create_model(arch).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    optimizer_kwargs = {"fused": True} if "fused" in options else {"foreach": True} if "foreach" in options else {}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, **optimizer_kwargs)
+    if "freezing" in options:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = True
+    step_model = model
+    if "compile" in options or "compile-max" in options:
+        step_model = torch.compile(model, mode="max-autotune" if "compile-max" in options else None)
     images = torch.randint(0, 256, (batch_size, 48, 48), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 7, (batch_size,), device=device)
     model.train()
+    compile_started = time.perf_counter()
     for step in range(warmup + steps):
         if step == warmup:
             _sync(device)
+            warmup_seconds = time.perf_counter() - compile_started
             started = clock(clock_kind)
         inputs = images.unsqueeze(1).float().div_(255.0)
         if channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         with autocast(device, precision):
-            logits = model(inputs)
+            logits = step_model(inputs)
         loss = F.cross_entropy(logits.float(), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -113,7 +147,7 @@ def raw_steps(arch: str, batch_size: int, steps: int, warmup: int, mode: str, de
     _sync(device)
     seconds = clock(clock_kind) - started
     tflops = flops * steps / seconds / 1e12 if flops else None
-    return RawResult(mode, batch_size * steps / seconds, tflops)
+    return RawResult(mode, batch_size * steps / seconds, tflops, warmup_seconds)
 
 
 def trainer_epoch(arch: str, dataset: FerDataset, batch_size: int, steps: int, warmup: int, device: str,
@@ -175,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3, help="timed steps (raw and trainer)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first (at least 1 for the trainer)")
-    parser.add_argument("--modes", default="fp32,fp32-cl,bf16,bf16-cl", help=f"raw-step modes among {', '.join(MODES)}")
+    parser.add_argument("--modes", default="fp32,fp32-cl,bf16,bf16-cl",
+                        help=f"raw-step modes among {', '.join(MODES)}, each optionally followed by +OPTION "
+                             f"({'; '.join(f'{k}: {v}' for k, v in STEP_OPTIONS.items())}), e.g. bf16-cl+compile")
     parser.add_argument("--data", default="synthetic", help="FER2013 path, or 'synthetic' (default)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto", help="trainer precision (auto, bf16, fp32)")
@@ -206,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
             result = raw[mode]
             tflops = f"{result.tflops:.1f}" if result.tflops else "-"
             share = f"{100 * result.tflops / peak:.1f}%" if (result.tflops and peak) else "-"
-            print(f"{arch:<16} {'raw step ' + mode:<28} {result.images_per_second:>9.1f} {tflops:>9} {share:>12}", flush=True)
+            first = next(iter(raw.values()))
+            ratio = f"x{result.images_per_second / first.images_per_second:.2f} vs {first.mode}"
+            print(f"{arch:<16} {'raw step ' + mode:<28} {result.images_per_second:>9.1f} {tflops:>9} {share:>12}"
+                  f"   {ratio}, warm-up {result.warmup_seconds:.0f} s", flush=True)
         if not args.skip_trainer:
             speed, precision, channels_last = trainer_epoch(arch, dataset, args.batch_size, args.steps, args.warmup,
                                                             args.device, args.precision, args.clock)

@@ -28,5 +28,10 @@ if needs_login():
     st.navigation([st.Page(show_login, title="Sign in", icon=":material/login:", url_path="login")]).run()
 else:
     show_session_badge()
-    st.navigation([st.Page(script, title=title, icon=icon, default=script == PAGES[0][0])
-                   for script, title, icon in PAGES if page_allowed(script)]).run()
+    st.navigation(
+        [
+            st.Page(script, title=title, icon=icon, default=script == PAGES[0][0])
+            for script, title, icon in PAGES
+            if page_allowed(script)
+        ]
+    ).run()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from functools import lru_cache
+from functools import cache
 
 import torch
 
@@ -23,7 +23,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-@lru_cache(maxsize=None)
+@cache
 def cpu_has_fast_bf16() -> bool:
     """True on CPUs with AMX-bf16 or AVX512-bf16, where bf16 autocast is faster than fp32."""
     try:

@@ -6,8 +6,8 @@ preprocessing and TTA are identical everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -56,7 +56,13 @@ def _tencrop_views(batch: torch.Tensor) -> list[torch.Tensor]:
     """Four corner crops and the centre crop at 90% of the side, each resized back and mirrored."""
     size = batch.shape[-1]
     crop = max(1, int(round(size * 0.9)))
-    offsets = [(0, 0), (0, size - crop), (size - crop, 0), (size - crop, size - crop), ((size - crop) // 2, (size - crop) // 2)]
+    offsets = [
+        (0, 0),
+        (0, size - crop),
+        (size - crop, 0),
+        (size - crop, size - crop),
+        ((size - crop) // 2, (size - crop) // 2),
+    ]
     views = []
     for top, left in offsets:
         view = batch[..., top : top + crop, left : left + crop]
@@ -105,21 +111,25 @@ def run_inference(
     logits_out, embeddings_out = [], []
     captured: list[torch.Tensor] = []
     # The paper reads embeddings with a forward hook on the global-average-pool layer; so do we.
-    hook = model.global_pool.register_forward_hook(lambda _m, _i, output: captured.append(torch.flatten(output, 1)))
+    hook = model.get_submodule("global_pool").register_forward_hook(
+        lambda _m, _i, output: captured.append(torch.flatten(output, 1))
+    )
     try:
         for start in range(0, len(images), batch_size):
             batch = to_model_tensor(images[start : start + batch_size], device)
-            logit_sum, embedding_sum = None, None
+            logit_sum: torch.Tensor | None = None
+            embedding_sum: torch.Tensor | None = None
             views = tta_views(batch, tta)
             for view in views:
                 if channels_last:
                     view = view.contiguous(memory_format=torch.channels_last)
                 captured.clear()
                 with autocast(device, precision):
-                    logits = model(view)
-                logits, embedding = logits.float(), captured[-1].float()
+                    output: torch.Tensor = model(view)
+                logits, embedding = output.float(), captured[-1].float()
                 logit_sum = logits if logit_sum is None else logit_sum + logits
                 embedding_sum = embedding if embedding_sum is None else embedding_sum + embedding
+            assert logit_sum is not None and embedding_sum is not None  # tta_views gives at least one view
             logits_out.append((logit_sum / len(views)).cpu().numpy())
             embeddings_out.append((embedding_sum / len(views)).cpu().numpy())
     finally:
@@ -127,5 +137,7 @@ def run_inference(
         model.train(was_training)
     if not logits_out:
         dim = getattr(model, "embedding_dim", 0)
-        return InferenceOutput(np.zeros((0, model.classifier.out_features), np.float32), np.zeros((0, dim), np.float32))
+        classifier = model.get_submodule("classifier")
+        num_classes = classifier.out_features if isinstance(classifier, nn.Linear) else 0
+        return InferenceOutput(np.zeros((0, num_classes), np.float32), np.zeros((0, dim), np.float32))
     return InferenceOutput(np.concatenate(logits_out), np.concatenate(embeddings_out))

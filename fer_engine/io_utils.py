@@ -1,15 +1,17 @@
-"""Atomic file writes: a run's files are either the old version or the new one, never half-written."""
+"""Durable file I/O: atomic writes (a file is the old version or the new one, never half-written) and
+JSON-lines logs appended with fsync and read while another process is still writing them."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp_path)` on a temp file beside `path`, fsync it, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +40,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write JSON (indented, sorted keys kept in insertion order) atomically."""
+    """Write JSON atomically: indented, keys in insertion order, numpy values and paths converted."""
     return atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from fer_engine.classes import SPLIT_NAMES
 from fer_engine.data.dataset import FerDataset
-from fer_engine.errors import ConfigError, FerError, RunNotFoundError
+from fer_engine.errors import ConfigError, DataError, FerError, RunNotFoundError
 from fer_engine.heads.registry import CLASS_WEIGHTS, HEAD_NAMES
-from fer_engine.inference import TTA_MODES
+from fer_engine.inference import check_tta_mode
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.jobs.limits import check_job_size
 from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.resolve import resolve_run  # the one resolver; `fer embed/heads/report/ship/project` use it
+from fer_engine.runs.run_config import recorded_data_path, run_config_dict
+from fer_engine.runs.store import DB_FILE, HEADLINE_SUMMARY_KEYS, RunStore
+
+if TYPE_CHECKING:
+    from fer_engine.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,7 @@ class PipelineSpec:
     head_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per head, overriding its defaults
     val_fraction: float = 0.1
     seed: int = 0
+    skip_bad: bool = False  # skip unreadable images instead of failing (`fer train --skip-bad`)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (stored in the run's config.json under 'pipeline')."""
@@ -71,16 +80,16 @@ class PipelineSpec:
             )
         return cls(**data)
 
-    def validate(self) -> None:
-        """ConfigError naming the first invalid field (steps, heads, preset, overrides, TTA, ...)."""
+    def validate(self, *, server_caps: bool = True) -> None:
+        """ConfigError naming the first invalid field (steps, heads, preset, overrides, TTA, ...); with
+        `server_caps`, also a size above this server's job caps (FER_JOB_MAX_*)."""
         _all_known("step", self.steps, PIPELINE_STEPS)
         _all_known("step", self.rerun, PIPELINE_STEPS)
         _all_known("head", self.heads, HEAD_NAMES)
         _all_known("head", list(self.head_params), HEAD_NAMES)
         if not self.steps:
             raise ConfigError(f"no pipeline steps chosen; choose from {', '.join(PIPELINE_STEPS)}")
-        if self.tta not in TTA_MODES:
-            raise ConfigError(f"tta '{self.tta}' is not one of: {', '.join(TTA_MODES)}")
+        check_tta_mode(self.tta)
         if self.class_weight not in CLASS_WEIGHTS:
             raise ConfigError(f"class_weight must be none or 'balanced', not {self.class_weight!r}")
         if self.n_iter < 1 or self.cv < 2:
@@ -89,21 +98,29 @@ class PipelineSpec:
             raise ConfigError(f"max_train must be positive, not {self.max_train}")
         if "train" in self.steps and not self.resume_run_id and not self.data_path:
             raise ConfigError("the train step needs data_path (a FER2013 csv, zip or image folder)")
-        config = self.train_config()  # unknown preset / override -> ConfigError
-        # The server's caps (FER_JOB_MAX_*): one job must not hold a machine for ever.
-        check_job_size(epochs=config.epochs, n_iter=self.n_iter, cv=self.cv, limit=config.limit,
-                       max_train=self.max_train)
+        if self.resume_run_id:  # the overrides apply to the run's own config, checked when it is opened
+            epochs, limit = self.overrides.get("epochs"), self.limit
+        else:
+            config = self.train_config()  # unknown preset / override -> ConfigError
+            epochs, limit = config.epochs, config.limit
+        if server_caps:  # the server's caps (FER_JOB_MAX_*): one job must not hold a machine for ever
+            check_job_size(epochs=epochs, n_iter=self.n_iter, cv=self.cv, limit=limit, max_train=self.max_train)
 
-    def train_config(self):
-        """The resolved TrainConfig: the preset, the overrides, then data_path and limit."""
+    def train_config(self) -> TrainConfig:
+        """The resolved TrainConfig of a new run: the preset, the overrides, then data_path and limit."""
         from fer_engine.training import get_preset
 
-        overrides = dict(self.overrides)
-        if self.limit is not None:
-            overrides["limit"] = self.limit
+        overrides = self.recipe_overrides()
         if self.data_path:
             overrides["data_path"] = str(self.data_path)
         return get_preset(self.preset).with_overrides(**overrides)
+
+    def recipe_overrides(self) -> dict[str, Any]:
+        """The training fields this spec sets explicitly (its overrides and limit; not the data path)."""
+        overrides = dict(self.overrides)
+        if self.limit is not None:
+            overrides["limit"] = self.limit
+        return overrides
 
 
 def _all_known(kind: str, names: list[str], known: tuple[str, ...]) -> None:
@@ -113,23 +130,6 @@ def _all_known(kind: str, names: list[str], known: tuple[str, ...]) -> None:
 
 
 # ---- runs and their data ------------------------------------------------------------------------------
-
-
-def resolve_run(run: str | Path | RunPaths, runs_root: str | Path | None = None) -> RunPaths:
-    """A run from a RunPaths, a run folder path, or a run id under the runs root (RunNotFoundError otherwise)."""
-    if isinstance(run, RunPaths):
-        return run
-    path = Path(run)
-    if path.is_dir() and ((path / "config.json").exists() or (path / "checkpoint").is_dir()):
-        return RunPaths(path)
-    from fer_engine.paths import runs_root as default_runs_root
-    from fer_engine.runs.store import validate_run_id
-
-    run_id = validate_run_id(str(run))
-    candidate = default_runs_root(runs_root) / run_id
-    if candidate.is_dir():
-        return RunPaths(candidate)
-    raise RunNotFoundError(f"no run '{run}': give a run folder or a run id under {default_runs_root(runs_root)}")
 
 
 def limited_dataset(dataset: FerDataset, limit: int | None, seed: int) -> FerDataset:
@@ -150,7 +150,7 @@ def dataset_for_run(run: RunPaths, data_path: str | Path | None = None) -> FerDa
 
     config = run.read_config()
     pipeline = config.get("pipeline") or {}
-    path = data_path or config.get("data_path") or pipeline.get("data_path") or config.get("data_source")
+    path = data_path or recorded_data_path(config)
     if not path:
         raise ConfigError(f"run '{run.run_id}' records no data path: pass --data PATH")
     dataset = load_dataset(
@@ -171,19 +171,22 @@ class _Pipeline:
         run: RunPaths | None,
         on_event: EventCallback | None,
         should_stop: Callable[[], bool] | None,
+        *,
+        command: str | None = None,
+        progress_bar: bool | None = None,
     ):
         self.spec = spec
-        self.config = spec.train_config()
+        self.config: TrainConfig  # set below: the spec's (a new run) or the run's own (`_training_config`)
         self.on_event = on_event
         self.should_stop = should_stop
+        self.command = command
+        self.progress_bar = progress_bar
         self._dataset: FerDataset | None = None
+        self._context: Any = None  # the torchrun process group joined to create the run (closed by `close`)
+        self._device: Any = None  # the training device, resolved once (`training_device`)
         self.stage: str | None = None  # the step running now, sent with every event
         self.run = run or self._open_run()
-        if not spec.data_path and self.run.read_config().get("data_path"):
-            # Resuming by run id alone: the run's own resolved config (data path included) is the truth.
-            from fer_engine.training import TrainConfig
-
-            self.config = TrainConfig.from_run_config(self.run.read_config())
+        self.config = self._training_config()
 
     def emit(self, event: str, **fields: Any) -> None:
         record = {
@@ -202,39 +205,84 @@ class _Pipeline:
             raise PipelineStopped(f"pipeline stopped before {where}; resume it with the same run")
 
     @property
+    def training_device(self) -> Any:
+        """`config.device` resolved (once): a CUDA request on a machine without one fails here."""
+        if self._device is None:
+            from fer_engine.device import resolve_device
+
+            self._device = resolve_device(self.config.device)
+        return self._device
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+
+    @property
     def dataset(self) -> FerDataset:
-        """The full dataset (loaded once, on first use: steps after train may not need it)."""
+        """The full dataset (loaded once, on first use: steps after train may not need it); it must be the data
+        the run recorded, if it recorded any."""
         if self._dataset is None:
             from fer_engine.data import load_dataset
 
-            data_path = self.spec.data_path or self.config.data_path
+            data_path = self.spec.data_path or (self.config.data_path if hasattr(self, "config") else "")
             if not data_path:
                 raise ConfigError(f"no data path for run '{self.run.run_id}': give the pipeline a data_path")
             self.emit("loading_data", data_path=data_path)
-            self._dataset = load_dataset(data_path, val_fraction=self.spec.val_fraction, seed=self.spec.seed)
+            dataset = load_dataset(
+                data_path, skip_bad=self.spec.skip_bad, val_fraction=self.spec.val_fraction, seed=self.spec.seed
+            )
+            recorded = self.run.read_config().get("data_fingerprint") if hasattr(self, "run") else None
+            if recorded and dataset.fingerprint != recorded:
+                raise DataError(
+                    f"the data at {data_path} is not the data run {self.run.run_id} was trained on "
+                    f"(fingerprint {dataset.fingerprint} != {recorded})"
+                )
+            self._dataset = dataset
         return self._dataset
 
     def _open_run(self) -> RunPaths:
-        from fer_engine.runs.store import RunStore
+        """The run to resume (`spec.resume_run_id`), or a new run: the one place a training run is created.
+
+        A new run exists only once its data is read and every training input checked (a user error leaves no
+        run behind); under torchrun rank 0 creates it and the other ranks receive its id."""
+        from fer_engine.training.distributed import DistributedContext
+        from fer_engine.training.trainer import check_training_inputs
 
         store = RunStore(self.spec.runs_root)
         if self.spec.resume_run_id:
-            return store.paths(self.spec.resume_run_id)
-        return store.create_run(name=self.spec.name or self.spec.preset, kind="train", config=self._config_dict())
+            return resolve_run(self.spec.resume_run_id, store.root)
+        self.config = self.spec.train_config()
+        device = self.training_device  # before the data is read
+        if "train" in self.spec.steps:
+            check_training_inputs(self.config, self.dataset, device)
+        self._context = DistributedContext.from_environment(device.type)
+        run_id = None
+        if self._context.is_main:
+            run_id = store.create_run(
+                name=self.spec.name or self.spec.preset, kind="train", config=self._config_dict()
+            ).run_id
+        return RunPaths(store.root / self._context.broadcast(run_id))
+
+    def _training_config(self) -> TrainConfig:
+        """The config the run trains (or was trained) with.
+
+        A run that has trained (resume state or summary), or is resumed with no data path in the spec, keeps the
+        config it recorded: the spec may change only the resumable fields (`check_resumable`, the one resume
+        check). Otherwise (a new run, a job's run before its first epoch) the spec's config."""
+        from fer_engine.training import TrainConfig
+        from fer_engine.training.trainer import check_resumable
+
+        saved = self.run.read_config()
+        has_trained = self.run.resume_state.exists() or self.run.summary.exists()
+        if not (saved.get("arch") and recorded_data_path(saved) and (has_trained or not self.spec.data_path)):
+            return self.spec.train_config()
+        trained = TrainConfig.from_run_config(saved)
+        config = trained.with_overrides(**self.spec.recipe_overrides())
+        check_resumable(trained, config, self.run)
+        return config
 
     def _config_dict(self) -> dict[str, Any]:
-        from fer_engine.training.trainer import run_config_dict
-
-        dataset = self.dataset
-        return {
-            **run_config_dict(self.config, dataset),
-            "pipeline": self.spec.to_dict(),
-            "data_splits": {
-                "present": list(dataset.splits),
-                "drawn": dict(dataset.drawn_splits),
-                "absent": dataset.absent_splits,
-            },
-        }
+        return run_config_dict(self.config, self.dataset, pipeline=self.spec.to_dict(), command=self.command)
 
     def record_spec(self) -> None:
         """Make sure config.json holds this pipeline spec and the data splits (e.g. for a run a job created).
@@ -269,8 +317,14 @@ class _Pipeline:
         self.stage = None
 
     def is_done(self, step: str) -> bool:
-        if step == "train":
-            return self.run.read_summary().get("status") == "succeeded" and self._has_checkpoint()
+        if step == "train":  # trained to the planned epochs (a resume may plan more) or stopped early
+            summary = self.run.read_summary()
+            planned_reached = summary.get("epochs_completed", self.config.epochs) >= self.config.epochs
+            return (
+                summary.get("status") == "succeeded"
+                and self._has_checkpoint()
+                and (planned_reached or bool(summary.get("stopped_early")))
+            )
         if step == "embed":
             return self._embeddings_current()
         if step == "heads":
@@ -278,7 +332,7 @@ class _Pipeline:
         return False  # evaluate only redoes outdated pairs; the report is cheap
 
     def _has_checkpoint(self) -> bool:
-        return (self.run.checkpoint_dir / "model.safetensors").is_file()
+        return self.run.has_checkpoint()
 
     def _require_checkpoint(self) -> None:
         if not self._has_checkpoint():
@@ -290,6 +344,16 @@ class _Pipeline:
         if forced and self.run.read_summary().get("status") == "succeeded":
             raise ConfigError(f"run '{self.run.run_id}' finished training; start a new run to train again")
         resume = self.run.resume_state.exists()
+        config = self.config
+        self.emit("training_started", resumed=resume, config=config.to_dict(), run_root=str(self.run.root))
+        logging.getLogger("fer_engine.training").info(
+            "%s: preset %s, %d epochs, %s schedule with %g warm-up epochs",
+            "resumed" if resume else "started",
+            config.preset or "-",
+            config.epochs,
+            config.scheduler,
+            config.warmup_epochs,
+        )
         result = train(
             self.config,
             self.dataset,
@@ -305,6 +369,8 @@ class _Pipeline:
                 loss=loss,
             ),
             should_stop=self.should_stop,
+            progress_bar=self.progress_bar,
+            device=self.training_device,
         )
         if result.status != "succeeded":
             self.emit("stopped", where="train", epochs_completed=result.epochs_completed)
@@ -406,15 +472,14 @@ class _Pipeline:
         self.emit("report_written", path=str(path))
 
     def headline_metrics(self) -> dict[str, Any]:
-        """Numbers for the run index: best val metrics of training and each head's val/test accuracy and macro F1."""
+        """Numbers for the run index: training's headline (best epoch and its val metrics, epochs, time) and each
+        head's val/test accuracy and macro F1."""
         from fer_engine.evaluation.evaluate import stored_evaluations
 
         summary = self.run.read_summary()
-        metrics: dict[str, Any] = {
-            key: summary[key]
-            for key in ("best_epoch", "best_val_accuracy", "best_val_loss")
-            if summary.get(key) is not None
-        }
+        metrics: dict[str, Any] = {key: summary[key] for key in HEADLINE_SUMMARY_KEYS if summary.get(key) is not None}
+        if summary.get("total_seconds") is not None:
+            metrics["train_seconds"] = summary["total_seconds"]
         evaluation: dict[str, dict[str, Any]] = {}
         for (split, head), result in stored_evaluations(self.run).items():
             if split != "train":
@@ -424,12 +489,15 @@ class _Pipeline:
         return metrics
 
 
+def _is_rank_zero() -> bool:
+    """True outside torchrun and on its rank 0: the one process that updates the run index."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _update_index(run: RunPaths, **fields: Any) -> None:
     """Update the run's row in its runs root index, when the run is indexed there (never creates an index)."""
-    if not (run.root.parent / "index.sqlite").exists():
+    if not _is_rank_zero() or not (run.root.parent / DB_FILE).exists():
         return
-    from fer_engine.runs.store import RunStore
-
     try:
         RunStore(run.root.parent).update(run.run_id, **fields)
     except RunNotFoundError:
@@ -442,24 +510,32 @@ def run_pipeline(
     run: RunPaths | None = None,
     on_event: EventCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    command: str | None = None,
+    progress_bar: bool | None = None,
+    server_caps: bool = True,
 ) -> RunPaths:
     """Run the spec's steps into `run` (or a new run / `spec.resume_run_id`), skipping steps already done.
 
-    `on_event(dict)` receives progress events ('step_started', 'epoch', 'head_fitted', ...); `should_stop()`
-    is polled between steps and during training and raises PipelineStopped, leaving the run resumable.
+    `on_event(dict)` receives progress events ('step_started', 'training_started', 'epoch', 'head_fitted', ...);
+    `should_stop()` is polled between steps and during training and raises PipelineStopped, leaving the run
+    resumable. `command` is recorded in a new run's config.json; `progress_bar` None shows the training bar only
+    on a terminal; `server_caps` False skips the job size caps (a command a user runs on their own machine).
     """
-    spec.validate()
-    pipeline = _Pipeline(spec, run, on_event, should_stop)
-    pipeline.record_spec()
-    _update_index(pipeline.run, status="running")
+    spec.validate(server_caps=server_caps)
+    pipeline = _Pipeline(spec, run, on_event, should_stop, command=command, progress_bar=progress_bar)
     try:
-        pipeline.run_steps()
-    except PipelineStopped:
-        _update_index(pipeline.run, status="cancelled")
-        raise
-    except BaseException:
-        _update_index(pipeline.run, status="failed")
-        raise
-    _update_index(pipeline.run, status="succeeded", metrics=pipeline.headline_metrics())
-    pipeline.emit("pipeline_done", run_root=str(pipeline.run.root))
-    return pipeline.run
+        pipeline.record_spec()
+        _update_index(pipeline.run, status="running")
+        try:
+            pipeline.run_steps()
+        except (PipelineStopped, KeyboardInterrupt):
+            _update_index(pipeline.run, status="cancelled", metrics=pipeline.headline_metrics())
+            raise
+        except BaseException:
+            _update_index(pipeline.run, status="failed")
+            raise
+        _update_index(pipeline.run, status="succeeded", metrics=pipeline.headline_metrics())
+        pipeline.emit("pipeline_done", run_root=str(pipeline.run.root))
+        return pipeline.run
+    finally:
+        pipeline.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shutil
 from pathlib import Path
 
@@ -11,18 +12,28 @@ from fer_engine.data.dataset import FerDataset
 from fer_engine.errors import RunNotFoundError
 from fer_engine.io_utils import atomic_write_json, atomic_write_text
 from fer_engine.models.checkpoint import load_checkpoint, read_card, save_checkpoint
-from fer_engine.runs.layout import RunPaths, replace_folder
+from fer_engine.runs.layout import CARD_FILE, CHECKPOINT_DIR, WEIGHTS_FILE, RunPaths, replace_folder
+from fer_engine.runs.run_config import recorded_command, recorded_data_path
+
+# `--data PATH` (or `--data=PATH`) in a recorded command line: the card keeps only the file name of PATH.
+_DATA_FLAG = re.compile(r"(--data[ =])(\S+)")
 
 # Heads larger than this are not shipped (git-friendly); they can be refitted with `fer heads`.
 MAX_SHIPPED_HEAD_BYTES = 15 * 1024 * 1024
 
 
-def ship_run(run: RunPaths, destination: str | Path, dataset: FerDataset, *,
-             tta_modes: tuple[str, ...] = ("none", "flip", "tencrop"), command: str = "",
-             splits_to_ship: tuple[str, ...] = ("val",)) -> RunPaths:
+def ship_run(
+    run: RunPaths,
+    destination: str | Path,
+    dataset: FerDataset,
+    *,
+    tta_modes: tuple[str, ...] = ("none", "flip", "tencrop"),
+    command: str = "",
+    splits_to_ship: tuple[str, ...] = ("val",),
+) -> RunPaths:
     """Copy `run` to `destination` as a self-contained run folder with fp16 weights, then evaluate that
     shipped checkpoint on val (each TTA mode, and each shipped head) and write CARD.md from those numbers."""
-    if not (run.checkpoint_dir / "model.safetensors").is_file():
+    if not run.has_checkpoint():
         raise RunNotFoundError(f"{run.root} has no checkpoint to ship")
     destination = Path(destination)
     staging = RunPaths(destination.with_name(f".{destination.name}.shipping"))
@@ -38,8 +49,14 @@ def ship_run(run: RunPaths, destination: str | Path, dataset: FerDataset, *,
     return RunPaths(destination)
 
 
-def _build_shipped_folder(run: RunPaths, shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[str, ...],
-                          command: str, splits_to_ship: tuple[str, ...]) -> None:
+def _build_shipped_folder(
+    run: RunPaths,
+    shipped: RunPaths,
+    dataset: FerDataset,
+    tta_modes: tuple[str, ...],
+    command: str,
+    splits_to_ship: tuple[str, ...],
+) -> None:
     """Fill `shipped` with the run's files, fp16 weights, embeddings and heads of those weights, and CARD.md."""
     for source in (run.config, run.metrics_log, run.summary):
         if source.exists():
@@ -49,11 +66,13 @@ def _build_shipped_folder(run: RunPaths, shipped: RunPaths, dataset: FerDataset,
         shutil.copy2(run.report_markdown, shipped.report_markdown)
     model, card = load_checkpoint(run.checkpoint_dir)
     card.extra["shipped_from_run"] = run.run_id
+    if card.config.get("data_path"):  # a shipped model names its data by file name, never by a machine path
+        card.config["data_path"] = Path(str(card.config["data_path"])).name
     save_checkpoint(model, card, shipped.checkpoint_dir, half=True)
     _embed_shipped(shipped, dataset, splits_to_ship)
     _ship_small_heads(run, shipped)
     evaluations = evaluate_shipped(shipped, dataset, tta_modes)
-    atomic_write_text(shipped.root / "CARD.md", model_card_markdown(shipped, evaluations, command))
+    atomic_write_text(shipped.card_markdown, model_card_markdown(shipped, evaluations, command))
 
 
 def evaluate_shipped(shipped: RunPaths, dataset: FerDataset, tta_modes: tuple[str, ...]) -> dict[str, dict]:
@@ -108,18 +127,19 @@ def _point_head_at_shipped_weights(record_file: Path, shipped_sha256: str) -> No
     atomic_write_json(record_file, record)
 
 
-def _training_command(config: dict) -> str:
-    """The recorded command line of the training run (a list or a string in config.json)."""
-    command = config.get("command") or config.get("command_line") or "?"
-    return " ".join(command) if isinstance(command, list) else str(command)
-
-
 def _hardware_caveat(summary: dict) -> list[str]:
     """A card line saying a CPU-trained model stands in until the same recipe is trained on a GPU."""
     if summary.get("device") != "cpu":
         return []
-    return ["- Trained on a CPU because no GPU was available to this project; the same command on a GPU "
-            "(`scripts/gpu/`) should replace it."]
+    return [
+        "- Trained on a CPU because no GPU was available to this project; the same command on a GPU "
+        "(`scripts/gpu/`) should replace it."
+    ]
+
+
+def without_machine_paths(command: str) -> str:
+    """`command` with each `--data PATH` shortened to the file name (a shipped card names no machine path)."""
+    return _DATA_FLAG.sub(lambda match: match.group(1) + Path(match.group(2)).name, command)
 
 
 def _read_json(path: Path) -> dict:
@@ -132,22 +152,23 @@ def model_card_markdown(run: RunPaths, evaluations: dict[str, dict], command: st
     config = run.read_config()
     summary = run.read_summary()
     val = evaluations.get("softmax (TTA none)", {})
+    data_name = Path(recorded_data_path(config)).name or "?"
     lines = [
         f"# Shipped model: {card.arch}",
         "",
         f"- Architecture: `{card.arch}`, input {card.input_size}x{card.input_size} grayscale, "
         f"{card.embedding_dim}-d GAP embedding, {card.num_classes} classes ({', '.join(card.class_names)}).",
-        f"- Weights: `checkpoint/model.safetensors` ({card.weights_dtype}); card `checkpoint/model.json`.",
+        f"- Weights: `{CHECKPOINT_DIR}/{WEIGHTS_FILE}` ({card.weights_dtype}); card `{CHECKPOINT_DIR}/{CARD_FILE}`.",
         f"- Pretrained: {bool(config.get('pretrained'))}; single model, no ensemble.",
         f"- Checkpoint selected on: val (PublicTest), metric `{config.get('select_metric', '?')}`, epoch "
         f"{card.metrics.get('epoch', '?')}.",
-        f"- Data fingerprint: `{card.data_fingerprint}` ({config.get('data_path', '?')}).",
+        f"- Data fingerprint: `{card.data_fingerprint}` (file `{data_name}`).",
         f"- Hardware: {summary.get('device', '?')} ({summary.get('device_name', platform.processor() or platform.machine())}), "
         f"precision {summary.get('precision', '?')}; training time {summary.get('total_seconds', 0) / 60:.1f} min.",
-        f"- Training command: `{_training_command(config)}` (an interrupted run continues with "
+        f"- Training command: `{without_machine_paths(recorded_command(config))}` (an interrupted run continues with "
         f"`fer train --resume {summary.get('run_id', card.extra.get('shipped_from_run', 'RUN'))}`).",
         *_hardware_caveat(summary),
-        f"- Shipped with: `{command or 'fer ship RUN --data PATH'}`",
+        f"- Shipped with: `{without_machine_paths(command) or 'fer ship RUN --data PATH'}`",
         "",
         "## PublicTest (val) results of this shipped checkpoint",
         "",

@@ -17,15 +17,16 @@ from typing import Literal
 import streamlit as st
 
 from fer_engine.errors import ConfigError
-from fer_engine.jobs.owners import ADMINS_ENV, LOCAL_OWNER, admin_users, can_manage
+from fer_engine.jobs.owners import LOCAL_OWNER, admin_users, can_manage
 
 AppMode = Literal["public", "full"]
 MODE_ENV = "FER_DASHBOARD_MODE"
 AUTH_HEADER_ENV = "FER_AUTH_HEADER"
 LOCAL_USER = LOCAL_OWNER
 ANONYMOUS_USER = "anonymous"
-PUBLIC_PAGES = frozenset({"views/overview.py", "views/experiments.py", "views/embeddings.py", "views/predict.py",
-                          "views/video.py"})
+PUBLIC_PAGES = frozenset(
+    {"views/overview.py", "views/experiments.py", "views/embeddings.py", "views/predict.py", "views/video.py"}
+)
 """Page files the public demo serves (the shipped model and the example runs only; no paths, uploads of data, jobs)."""
 
 LOOPBACK_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -115,8 +116,10 @@ def may_manage(owner: str, user: str | None = None) -> bool:
 def require_full_mode() -> None:
     """Guard at the top of a page outside the public demo: in public mode, or without a needed login, it stops."""
     if app_mode() == "public":
-        st.info("This page is not part of the public demo. Run the dashboard in full mode to use it "
-                f"({MODE_ENV}=full; see docs/security.md).")
+        st.info(
+            "This page is not part of the public demo. Run the dashboard in full mode to use it "
+            f"({MODE_ENV}=full; see docs/security.md)."
+        )
         st.stop()
     if needs_login():
         st.info("Sign in to use this page.")
@@ -126,26 +129,39 @@ def require_full_mode() -> None:
 def show_login() -> None:
     """The only page of full mode before a remote visitor signs in: how to sign in, or why nobody can yet."""
     st.title("Sign in")
-    st.write("This dashboard runs in full mode (training, datasets, jobs) and is reachable from other machines, "
-             "so it needs a login.")
+    st.write(
+        "This dashboard runs in full mode (training, datasets, jobs) and is reachable from other machines, "
+        "so it needs a login."
+    )
     header = auth_header_name()
     providers = oidc_providers()
     if header:
-        st.info(f"Sign-in is handled by the reverse proxy in front of this server; the request reached the "
-                f"dashboard without a user name in its `{header}` header. Open the dashboard through the "
-                "proxy's address.")
+        st.info(
+            f"Sign-in is handled by the reverse proxy in front of this server; the request reached the "
+            f"dashboard without a user name in its `{header}` header. Open the dashboard through the "
+            "proxy's address."
+        )
     elif providers and importlib.util.find_spec("authlib") is None:
-        st.error("Login is configured in secrets.toml but the Authlib package is missing: "
-                 "`pip install \"streamlit[auth]\"` on the server (see docs/security.md).")
+        st.error(
+            "Login is configured in secrets.toml but the Authlib package is missing: "
+            '`pip install "streamlit[auth]"` on the server (see docs/security.md).'
+        )
     elif providers:
         for provider in providers:
             label = f"Log in with {provider}" if provider else "Log in"
-            st.button(label, key=f"login-{provider or 'default'}", on_click=st.login,
-                      args=(provider,) if provider else (), type="primary")
+            st.button(
+                label,
+                key=f"login-{provider or 'default'}",
+                on_click=st.login,
+                args=(provider,) if provider else (),
+                type="primary",
+            )
     else:
-        st.warning("No login is configured for remote use. The operator can configure an OIDC provider in "
-                   f".streamlit/secrets.toml or a reverse proxy header ({AUTH_HEADER_ENV}), or serve the "
-                   f"public demo ({MODE_ENV}=public); see docs/security.md.")
+        st.warning(
+            "No login is configured for remote use. The operator can configure an OIDC provider in "
+            f".streamlit/secrets.toml or a reverse proxy header ({AUTH_HEADER_ENV}), or serve the "
+            f"public demo ({MODE_ENV}=public); see docs/security.md."
+        )
 
 
 def show_session_badge() -> None:

@@ -24,16 +24,33 @@ def curves(frame: pd.DataFrame, *, x: str, y: str, color: str, title: str = "") 
     return figure
 
 
-def confusion_heatmap(matrix: Sequence[Sequence[float]], class_names: Sequence[str], *, normalized: bool,
-                      title: str = "") -> go.Figure:
+def confusion_heatmap(
+    matrix: Sequence[Sequence[float]], class_names: Sequence[str], *, normalized: bool, title: str = ""
+) -> go.Figure:
     """Heatmap of a confusion matrix (rows true class, columns predicted), values written in the cells."""
     values = np.asarray(matrix, dtype=float)
     text = np.vectorize(lambda v: f"{v:.2f}" if normalized else f"{round(v)}")(values) if values.size else values
-    figure = go.Figure(go.Heatmap(z=values, x=list(class_names), y=list(class_names), colorscale="Blues",
-                                  text=text, texttemplate="%{text}", showscale=False,
-                                  zmin=0, zmax=1 if normalized else None))
-    figure.update_layout(title=title or None, xaxis_title="predicted", yaxis_title="true",
-                         yaxis_autorange="reversed", margin=dict(t=40 if title else 10, b=10), height=420)
+    figure = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=list(class_names),
+            y=list(class_names),
+            colorscale="Blues",
+            text=text,
+            texttemplate="%{text}",
+            showscale=False,
+            zmin=0,
+            zmax=1 if normalized else None,
+        )
+    )
+    figure.update_layout(
+        title=title or None,
+        xaxis_title="predicted",
+        yaxis_title="true",
+        yaxis_autorange="reversed",
+        margin=dict(t=40 if title else 10, b=10),
+        height=420,
+    )
     return figure
 
 
@@ -42,8 +59,21 @@ def probability_bars(probabilities: Sequence[float], class_names: Sequence[str],
     values = np.asarray(probabilities, dtype=float)
     best = int(values.argmax()) if values.size else -1
     colors = ["#d62728" if i == best else "#1f77b4" for i in range(len(values))]
-    figure = go.Figure(go.Bar(x=values, y=list(class_names), orientation="h", marker_color=colors,
-                              text=[f"{v:.0%}" for v in values], textposition="auto"))
-    figure.update_layout(title=title or None, xaxis=dict(range=[0, 1], tickformat=".0%"),
-                         yaxis_autorange="reversed", height=260, margin=dict(t=30 if title else 10, b=10, l=10, r=10))
+    figure = go.Figure(
+        go.Bar(
+            x=values,
+            y=list(class_names),
+            orientation="h",
+            marker_color=colors,
+            text=[f"{v:.0%}" for v in values],
+            textposition="auto",
+        )
+    )
+    figure.update_layout(
+        title=title or None,
+        xaxis=dict(range=[0, 1], tickformat=".0%"),
+        yaxis_autorange="reversed",
+        height=260,
+        margin=dict(t=30 if title else 10, b=10, l=10, r=10),
+    )
     return figure

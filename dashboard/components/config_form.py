@@ -32,8 +32,15 @@ def _base_type(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def field_widget(name: str, annotation: Any, value: Any, *, choices: Sequence[str] | None = None,
-                 key: str, help_text: str | None = None) -> Any:
+def field_widget(
+    name: str,
+    annotation: Any,
+    value: Any,
+    *,
+    choices: Sequence[str] | None = None,
+    key: str,
+    help_text: str | None = None,
+) -> Any:
     """One input for a config field; the returned value has the field's type (tuples as 'a, b' strings)."""
     label = name.split(".")[-1].replace("_", " ")
     base, optional = _base_type(annotation)
@@ -43,15 +50,27 @@ def field_widget(name: str, annotation: Any, value: Any, *, choices: Sequence[st
     if base is bool:
         return st.checkbox(label, value=bool(value), key=key, help=help_text)
     if base is int:
-        return st.number_input(label, value=value, step=1, key=key, help=help_text,
-                               placeholder="none" if optional else None)
+        return st.number_input(
+            label, value=value, step=1, key=key, help=help_text, placeholder="none" if optional else None
+        )
     if base is float:
-        return st.number_input(label, value=None if value is None else float(value), format="%g", key=key,
-                               help=help_text, placeholder="none" if optional else None)
+        return st.number_input(
+            label,
+            value=None if value is None else float(value),
+            format="%g",
+            key=key,
+            help=help_text,
+            placeholder="none" if optional else None,
+        )
     if typing.get_origin(base) is tuple:
         return st.text_input(label, value=", ".join(f"{v:g}" for v in value), key=key, help=help_text or "min, max")
-    text = st.text_input(label, value="" if value is None else str(value), key=key, help=help_text,
-                         placeholder="none" if optional else None)
+    text = st.text_input(
+        label,
+        value="" if value is None else str(value),
+        key=key,
+        help=help_text,
+        placeholder="none" if optional else None,
+    )
     return (text or None) if optional else text
 
 
@@ -61,7 +80,7 @@ def changed_fields(values: dict[str, Any], base_fields: list[tuple[str, Any, Any
     originals = {name: value for name, _, value in base_fields}
     changed = {}
     for name, value in values.items():
-        original = originals.get(name)
+        original = originals[name]
         if typing.get_origin(_base_type(annotations[name])[0]) is tuple:
             unchanged = str(value).replace(" ", "") == ",".join(f"{v:g}" for v in original)
         else:

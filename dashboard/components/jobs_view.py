@@ -7,7 +7,6 @@ cancel/retry buttons and its log (the library enforces the same rule, `fer_engin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -18,62 +17,34 @@ from dashboard.components.engine import show_error
 from fer_engine.errors import FerError
 from fer_engine.jobs.local_worker import WORKER_ALIVE_S, ensure_local_worker
 from fer_engine.jobs.owners import can_manage
-from fer_engine.jobs.progress import describe_progress
-from fer_engine.jobs.queue import CANCELLED, FAILED, QUEUED, RUNNING, JobQueue
+from fer_engine.jobs.queue import CANCELLED, FAILED, QUEUED, RUNNING, Job, JobQueue
 from fer_engine.jobs.reasons import one_line
+from fer_engine.jobs.summary import job_summary, log_tail
 from fer_engine.runs.layout import RunPaths
 
-LOG_TAIL_LINES = 40
-_CURVE_GROUPS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_accuracy", "val_accuracy",
-                                                                   "val_knn_accuracy")}
+_CURVE_GROUPS = {"loss": ("train_loss", "val_loss"), "accuracy": ("train_accuracy", "val_accuracy", "val_knn_accuracy")}
 
 
-def progress_fraction(progress: dict[str, Any] | None, state: str = "running") -> float | None:
-    """How far the job's current step is, in [0, 1] (the progress record's fraction, else epoch / total_epochs
-    while training); 1 for a succeeded job."""
-    if state == "succeeded":
-        return 1.0
-    if not progress:
-        return None
-    if isinstance(progress.get("fraction"), (int, float)):
-        return max(0.0, min(1.0, float(progress["fraction"])))
-    if progress.get("step") not in (None, "train"):
-        return None
-    epoch, total = progress.get("epoch"), progress.get("total_epochs")
-    if isinstance(epoch, (int, float)) and isinstance(total, (int, float)) and total > 0:
-        return max(0.0, min(1.0, epoch / total))
-    return None
-
-
-def jobs_frame(jobs: list[Any]) -> pd.DataFrame:
-    """A table of fer_engine.jobs.queue.Job rows for st.dataframe."""
+def jobs_frame(jobs: list[Job]) -> pd.DataFrame:
+    """A table of the queue's jobs for st.dataframe, each row `fer_engine.jobs.summary.job_summary`."""
     rows = []
     for job in jobs:
-        rows.append({
-            "job": job.id,
-            "name": job.name,
-            "owner": job.owner,
-            "state": job.state + (" (cancelling)" if job.cancel_requested and not job.finished else ""),
-            "progress": progress_fraction(job.progress, job.state),
-            "detail": describe_progress(job.progress, job.state),
-            "attempts": f"{job.attempts}/{job.max_attempts}",
-            "run": job.run_id or "",
-            "created": pd.Timestamp(job.created_at, unit="s"),
-            "error": one_line(job.error or "", 200),  # the reason only: never file contents or a traceback
-        })
+        summary = job_summary(job)
+        rows.append(
+            {
+                "job": summary.id,
+                "name": summary.name,
+                "owner": summary.owner,
+                "state": summary.state,
+                "progress": summary.fraction,
+                "detail": summary.progress,
+                "attempts": summary.attempts,
+                "run": summary.run_id,
+                "created": pd.Timestamp(summary.created_at, unit="s"),
+                "error": summary.error,
+            }
+        )
     return pd.DataFrame(rows)
-
-
-def log_tail(path: str | Path | None, lines: int = LOG_TAIL_LINES) -> str:
-    """The last `lines` lines of a log file ('' when there is none yet)."""
-    if not path or not Path(path).is_file():
-        return ""
-    with open(path, "rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(max(0, size - 64 * 1024))
-        text = handle.read().decode("utf-8", errors="replace")
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def metrics_curves(run: RunPaths) -> dict[str, pd.DataFrame]:
@@ -90,13 +61,15 @@ def metrics_curves(run: RunPaths) -> dict[str, pd.DataFrame]:
     return result
 
 
-def _worker_notice(queue: JobQueue, jobs: list[Any]) -> None:
+def _worker_notice(queue: JobQueue, jobs: list[Job]) -> None:
     """Say so when jobs are queued and no worker is alive to run them, with a button that starts one."""
     queued = sum(job.state == QUEUED for job in jobs)
     if not queued or queue.live_workers(WORKER_ALIVE_S):
         return
-    st.warning(f"{queued} job(s) queued, but no worker is running: nothing will train them until one starts.",
-               icon=":material/warning:")
+    st.warning(
+        f"{queued} job(s) queued, but no worker is running: nothing will train them until one starts.",
+        icon=":material/warning:",
+    )
     if st.button("Start a worker", key="start-worker", help="a background worker on this machine (fer worker)"):
         try:
             pid = ensure_local_worker(queue.root)
@@ -120,16 +93,22 @@ def _jobs_fragment(root: str) -> None:
     _worker_notice(queue, jobs)
     user = current_user()
     st.dataframe(
-        jobs_frame(jobs), hide_index=True, key="jobs-table",
+        jobs_frame(jobs),
+        hide_index=True,
+        key="jobs-table",
         column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0)},
     )
     by_id = {job.id: job for job in jobs}
-    chosen_id = st.selectbox("job", list(by_id), key="job-detail",
-                             format_func=lambda job_id: f"{job_id} · {by_id[job_id].name} · {by_id[job_id].state}")
+    chosen_id = st.selectbox(
+        "job",
+        list(by_id),
+        key="job-detail",
+        format_func=lambda job_id: f"{job_id} · {by_id[job_id].name} · {by_id[job_id].state}",
+    )
     job = by_id[chosen_id]
     state = job.state
-    fraction = progress_fraction(job.progress, state)
-    detail = describe_progress(job.progress, state)
+    summary = job_summary(job)
+    fraction, detail = summary.fraction, summary.progress
     if fraction is not None:
         st.progress(fraction, text=detail or state)
     elif detail:
@@ -139,12 +118,15 @@ def _jobs_fragment(root: str) -> None:
     manager = can_manage(job.owner, user)
     actions = st.columns(4)
     try:
-        if manager and state in (QUEUED, RUNNING) and not job.cancel_requested \
-                and actions[0].button("Cancel", key=f"cancel-{chosen_id}"):
+        if (
+            manager
+            and state in (QUEUED, RUNNING)
+            and not job.cancel_requested
+            and actions[0].button("Cancel", key=f"cancel-{chosen_id}")
+        ):
             queue.request_cancel(job.id, user=user)
             st.toast(f"Cancellation requested for job {chosen_id}")
-        if manager and state in (FAILED, CANCELLED) \
-                and actions[1].button("Retry", key=f"retry-{chosen_id}"):
+        if manager and state in (FAILED, CANCELLED) and actions[1].button("Retry", key=f"retry-{chosen_id}"):
             queue.retry(job.id, user=user)
             st.toast(f"Job {chosen_id} queued again")
     except FerError as exc:
@@ -158,8 +140,9 @@ def _jobs_fragment(root: str) -> None:
         if groups:
             columns = st.columns(len(groups))
             for column, (group, frame) in zip(columns, groups.items()):
-                column.plotly_chart(curves(frame, x="epoch", y="value", color="metric", title=group),
-                                    key=f"curve-{chosen_id}-{group}")
+                column.plotly_chart(
+                    curves(frame, x="epoch", y="value", color="metric", title=group), key=f"curve-{chosen_id}-{group}"
+                )
         else:
             st.caption("No epoch finished yet.")
     if manager:  # the log may hold file contents and tracebacks: its owner's (and admins') only

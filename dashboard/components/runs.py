@@ -52,7 +52,8 @@ def list_runs() -> list[RunRecord]:
 
 
 def has_checkpoint(paths: RunPaths) -> bool:
-    return (paths.checkpoint_dir / "model.safetensors").is_file()
+    """True when the run holds trained weights (the layout decides which file that is)."""
+    return paths.has_checkpoint()
 
 
 def example_label(paths: RunPaths) -> str:
@@ -90,14 +91,15 @@ def run_id_from_url() -> str | None:
         return None
 
 
-def pick_run(label: str, choices: list[RunChoice], *, key: str, sync_url: bool = True) -> RunChoice | None:
-    """A selectbox over `choices`, starting at the URL's run when it is one of them; the choice is written back."""
+def pick_run(label: str, choices: list[RunChoice], *, key: str, sync_url: bool = True) -> RunChoice:
+    """A selectbox over `choices` (callers show a notice instead when there are none), starting at the URL's run
+    when it is one of them; the choice is written back."""
     if not choices:
-        return None
+        raise ValueError(f"no run to choose from for '{label}'")
     wanted = run_id_from_url() if sync_url else None
     index = next((i for i, choice in enumerate(choices) if wanted and choice.key == wanted), 0)
     chosen = st.selectbox(label, choices, index=index, format_func=lambda choice: choice.label, key=key)
-    if sync_url and chosen is not None:
+    if sync_url:
         if chosen.key:
             st.query_params["run"] = chosen.key
         elif "run" in st.query_params:

@@ -52,7 +52,9 @@ def upload_bytes(uploaded: UploadedFileLike, max_mb: float) -> bytes:
     if not data:
         raise DataError(f"'{_shown_name(uploaded.name)}' is empty")
     if len(data) > limit:
-        raise DataError(f"'{_shown_name(uploaded.name)}' is {len(data) / 2**20:.1f} MB; the limit here is {max_mb:g} MB")
+        raise DataError(
+            f"'{_shown_name(uploaded.name)}' is {len(data) / 2**20:.1f} MB; the limit here is {max_mb:g} MB"
+        )
     return data
 
 

@@ -9,35 +9,43 @@ import streamlit as st
 
 from dashboard.components import cached
 from dashboard.components.auth import require_full_mode
-from dashboard.components.data_view import PAPER_COUNTS_NAME, render_audit, render_counts
+from dashboard.components.data_view import render_audit, render_counts
 from dashboard.components.engine import show_error
 from dashboard.components.settings import DATASET_TYPES, MAX_DATASET_MB, data_path, set_data_path, uploads_dir
 from dashboard.components.uploads import prune_storage_once, save_upload
 from fer_engine.data.allowed_paths import allowed_roots, resolve_dataset_path
 from fer_engine.errors import FerError
+from fer_engine.scoring.paper_results import PAPER_CLASS_TOTALS
 
 require_full_mode()  # defence in depth: the public demo's navigation never lists this page
 st.title("Data")
-st.caption("FER2013 as the Kaggle CSV (fer2013.csv / icml_face_data.csv), the image-folder zip, or any "
-           "`<class>/<image>` folder, inside the dataset folders this dashboard may read.")
+st.caption(
+    "FER2013 as the Kaggle CSV (fer2013.csv / icml_face_data.csv), the image-folder zip, or any "
+    "`<class>/<image>` folder, inside the dataset folders this dashboard may read."
+)
 prune_storage_once()
-
-import fer_engine.data as data_api
-from fer_engine.evaluation import paper_results
 
 path_column, upload_column = st.columns(2, gap="large")
 with path_column:
-    typed = st.text_input("dataset path on this machine", value=data_path(), key="data-path-input",
-                          placeholder="fer2013.zip (relative to the data folder) or an absolute path",
-                          help="Allowed folders: " + ", ".join(str(root) for root in allowed_roots()))
+    typed = st.text_input(
+        "dataset path on this machine",
+        value=data_path(),
+        key="data-path-input",
+        placeholder="fer2013.zip (relative to the data folder) or an absolute path",
+        help="Allowed folders: " + ", ".join(str(root) for root in allowed_roots()),
+    )
     if st.button("Use this path", key="data-path-button") and typed:
         try:
             set_data_path(resolve_dataset_path(typed))
         except FerError as exc:
             show_error(exc, "Dataset path")
 with upload_column:
-    upload = st.file_uploader(f"or upload a zip / csv (up to {MAX_DATASET_MB} MB)", type=DATASET_TYPES,
-                              max_upload_size=MAX_DATASET_MB, key="data-upload")
+    upload = st.file_uploader(
+        f"or upload a zip / csv (up to {MAX_DATASET_MB} MB)",
+        type=DATASET_TYPES,
+        max_upload_size=MAX_DATASET_MB,
+        key="data-upload",
+    )
     if upload is not None:
         try:
             saved = save_upload(upload, uploads_dir("datasets"), allowed_suffixes=DATASET_TYPES, max_mb=MAX_DATASET_MB)
@@ -65,23 +73,21 @@ except FerError as exc:
     show_error(exc, "Loading the dataset")
     st.stop()
 
-st.success(f"`{source}` · format {dataset.source_format} · fingerprint `{dataset.fingerprint[:16]}` · "
-           + ", ".join(f"{name} {len(split):,}" for name, split in dataset.splits.items()))
-for split, how in dataset.drawn_splits.items():
-    st.info(f"Split '{split}' is not in the source: {how}")
+st.success(
+    f"`{source}` · format {dataset.source_format} · fingerprint `{dataset.fingerprint[:16]}` · "
+    + ", ".join(f"{name} {len(split):,}" for name, split in dataset.splits.items())
+)
+for drawn_split, how in dataset.drawn_splits.items():
+    st.info(f"Split '{drawn_split}' is not in the source: {how}")
 if dataset.absent_splits:
     st.caption(f"Absent splits: {', '.join(dataset.absent_splits)} (never replaced by another split).")
 
 counts_tab, samples_tab, audit_tab = st.tabs(["Class counts", "Sample faces", "Audit"])
 with counts_tab:
-    if not hasattr(data_api, "summarize"):
-        st.info("Dataset summaries are not available in this installation (fer_engine.data.summarize).")
-    else:
-        try:
-            render_counts(cached.dataset_summary(source, mtime),
-                          getattr(paper_results, PAPER_COUNTS_NAME))
-        except FerError as exc:
-            show_error(exc, "Summarising the dataset")
+    try:
+        render_counts(cached.dataset_summary(source, mtime), PAPER_CLASS_TOTALS)
+    except FerError as exc:
+        show_error(exc, "Summarising the dataset")
 
 with samples_tab:
     controls = st.columns(3)
@@ -96,15 +102,18 @@ with samples_tab:
         if len(rows) == 0:
             continue
         picked = rng.choice(rows, size=min(per_class, len(rows)), replace=False)
-        st.image([split.images[row] for row in picked], width=72, caption=[str(Path(str(split.keys[row])).name)[:14]
-                                                                           for row in picked])
+        st.image(
+            [split.images[row] for row in picked],
+            width=72,
+            caption=[str(Path(str(split.keys[row])).name)[:14] for row in picked],
+        )
 
 with audit_tab:
-    if not hasattr(data_api, "audit_dataset"):
-        st.info("The dataset audit is not available in this installation (fer_engine.data.audit_dataset).")
-    elif st.session_state.get("audit-source") != source and not st.button("Run the audit", key="audit-button"):
-        st.caption("Finds exact and near duplicates (within and across splits, conflicting labels) and blank, "
-                   "dark or bright images. About a minute on the full FER2013 with 2 CPU cores; cached afterwards.")
+    if st.session_state.get("audit-source") != source and not st.button("Run the audit", key="audit-button"):
+        st.caption(
+            "Finds exact and near duplicates (within and across splits, conflicting labels) and blank, "
+            "dark or bright images. About a minute on the full FER2013 with 2 CPU cores; cached afterwards."
+        )
     else:
         st.session_state["audit-source"] = source
         try:

@@ -45,30 +45,39 @@ with model_column:
                 if headline.macro_f1 is not None:
                     columns[1].metric("val macro F1", f"{headline.macro_f1:.4f}")
                 columns[2].metric("best epoch", summary.get("best_epoch", card.metrics.get("epoch", "?")))
-                st.caption(f"PublicTest (val), {headline.source}, TTA {headline.tta}: the number the Experiments "
-                           "page shows too.")
+                st.caption(
+                    f"PublicTest (val), {headline.source}, TTA {headline.tta}: the number the Experiments "
+                    "page shows too."
+                )
             if summary:
-                st.caption(f"Trained on {summary.get('device', '?')} for {summary.get('epochs_completed', '?')} "
-                           f"epoch(s).")
-            card_md = shipped.root / "CARD.md"
+                st.caption(
+                    f"Trained on {summary.get('device', '?')} for {summary.get('epochs_completed', '?')} epoch(s)."
+                )
+            card_md = shipped.card_markdown
             if card_md.is_file() and not public:  # the card names server paths (data, command line)
-                with st.expander("Model card (CARD.md)"):
+                with st.expander(f"Model card ({card_md.name})"):
                     st.markdown(card_md.read_text(encoding="utf-8"))
             if not public:
                 st.caption(f"Folder: `{shipped.root}`")
     else:
-        st.info("No shipped model here yet." if public else
-                f"No shipped model at `{shipped.root}` yet. Train one on the Train page, or point "
-                "`FER_DEFAULT_CHECKPOINT` at a run folder with a `checkpoint/` inside.")
+        st.info(
+            "No shipped model here yet."
+            if public
+            else f"No shipped model at `{shipped.root}` yet. Train one on the Train page, or point "
+            "`FER_DEFAULT_CHECKPOINT` at a run folder with a `checkpoint/` inside."
+        )
 
 with state_column:
     st.subheader("Workspace")
     examples = visible_examples()
-    st.markdown(f"**Example runs:** {len(examples)} ({', '.join(example_name(e) for e in examples) or 'none'}): "
-                "real runs kept without weights, to compare on the Experiments and Embeddings pages.")
+    st.markdown(
+        f"**Example runs:** {len(examples)} ({', '.join(example_name(e) for e in examples) or 'none'}): "
+        "real runs kept without weights, to compare on the Experiments and Embeddings pages."
+    )
     if public:
-        st.markdown("**Public demo:** the shipped model and the example runs; training and datasets are not part "
-                    "of it.")
+        st.markdown(
+            "**Public demo:** the shipped model and the example runs; training and datasets are not part of it."
+        )
     else:
         root = runs_root()
         try:
@@ -103,8 +112,8 @@ links = [
     ("views/predict.py", "Predict", ":material/face:", "upload a photo or use the camera; every face labelled"),
 ]
 links = [link for link in links if page_allowed(link[0])]
-columns = st.columns(len(links))
-for column, (page, label, icon, help_text) in zip(columns, links):
+page_columns = st.columns(len(links))
+for column, (page, label, icon, help_text) in zip(page_columns, links):
     with column:
         st.page_link(page, label=label, icon=icon)
         st.caption(help_text)

@@ -34,7 +34,9 @@ GRID_COLUMNS = 4  # per-face panels per row when a photo has more than two faces
 PANEL_CROP_PX = 112  # side of a face crop in its panel: the expression reads, and a crowd still fits
 
 st.title("Predict")
-st.caption("Upload one or more photos, or take one with the camera: each face gets an expression and its probabilities.")
+st.caption(
+    "Upload one or more photos, or take one with the camera: each face gets an expression and its probabilities."
+)
 
 
 @dataclass
@@ -57,16 +59,23 @@ def model_choices() -> tuple[list[RunChoice], str | None]:
     try:
         return run_choices(keep=has_checkpoint), None
     except (FerError, sqlite3.Error, OSError) as exc:
-        return only_shipped, (f"The runs index cannot be read ({type(exc).__name__}), so only the shipped model is "
-                              "offered. Rebuild the index with `fer runs reindex`.")
+        return only_shipped, (
+            f"The runs index cannot be read ({type(exc).__name__}), so only the shipped model is "
+            "offered. Rebuild the index with `fer runs reindex`."
+        )
 
 
 def uploaded_photos() -> tuple[list[PhotoInput], list[str]]:
     """The uploaded photos and the camera shot, each checked for size before its bytes are used."""
     photos: list[PhotoInput] = []
     problems: list[str] = []
-    uploaded = st.file_uploader(f"Photos ({', '.join(PHOTO_TYPES)}; up to {MAX_PHOTO_MB} MB each)", type=PHOTO_TYPES,
-                                accept_multiple_files=True, max_upload_size=MAX_PHOTO_MB, key="predict-upload")
+    uploaded = st.file_uploader(
+        f"Photos ({', '.join(PHOTO_TYPES)}; up to {MAX_PHOTO_MB} MB each)",
+        type=PHOTO_TYPES,
+        accept_multiple_files=True,
+        max_upload_size=MAX_PHOTO_MB,
+        key="predict-upload",
+    )
     for item in uploaded or []:
         name = sanitize_filename(item.name)
         size = getattr(item, "size", None)
@@ -90,7 +99,9 @@ def uploaded_photos() -> tuple[list[PhotoInput], list[str]]:
 def face_picture(rgb: np.ndarray, face, predictor, explain: bool) -> np.ndarray:
     """The face as shown in its panel: the photo's crop around the box, or its Grad-CAM overlay."""
     if explain and face.crop is not None:
-        return saliency.grad_cam(predictor.model, face.crop, class_index=predictor.class_names.index(face.label)).overlay
+        return saliency.grad_cam(
+            predictor.model, face.crop, class_index=predictor.class_names.index(face.label)
+        ).overlay
     if face.detection is None:
         return face.crop
     return crop_face_rgb(rgb, face.detection)
@@ -106,11 +117,14 @@ def face_panel(number: int, face, picture: np.ndarray, chart_key: str) -> None:
     st.plotly_chart(chart, key=chart_key)
 
 
-def show_prediction(photo_index: int, photo: PhotoInput, prediction: ImagePrediction, rgb: np.ndarray, predictor,
-                    explain: bool) -> None:
+def show_prediction(
+    photo_index: int, photo: PhotoInput, prediction: ImagePrediction, rgb: np.ndarray, predictor, explain: bool
+) -> None:
     """A photo's result: the numbered annotated photo, then one panel per face in reading order."""
     if prediction.skipped:
-        st.caption(f"{prediction.skipped} detected box(es) scored below the minimum face score and were not classified.")
+        st.caption(
+            f"{prediction.skipped} detected box(es) scored below the minimum face score and were not classified."
+        )
     if not prediction.faces:
         st.info(f"No face found in {photo.name}. Try a photo where the face is larger, frontal and well lit.")
         st.image(rgb, width=360)
@@ -139,8 +153,10 @@ choices, index_note = model_choices()
 if index_note:
     st.warning(index_note)
 if not choices:
-    st.info("No model yet: the shipped model is missing and no run has a checkpoint. Train one on the Train page, "
-            "or set FER_DEFAULT_CHECKPOINT to a run folder.")
+    st.info(
+        "No model yet: the shipped model is missing and no run has a checkpoint. Train one on the Train page, "
+        "or set FER_DEFAULT_CHECKPOINT to a run folder."
+    )
     st.stop()
 
 with st.sidebar:
@@ -152,18 +168,38 @@ with st.sidebar:
         choice = pick_run("model", choices, key="predict-model")
     head_options = ["softmax"]
     head_options += [name for name in heads_fitting.fitted_head_names(choice.paths) if name in HEAD_CHOICES]
-    head = st.selectbox("head", head_options, key="predict-head",
-                        help="softmax = the network's own classifier; the others are heads fitted on its embeddings")
+    head = st.selectbox(
+        "head",
+        head_options,
+        key="predict-head",
+        help="softmax = the network's own classifier; the others are heads fitted on its embeddings",
+    )
     descriptions = detectors.describe_detectors()
     detector_names = list(descriptions)
-    detector = st.selectbox("face detector", detector_names, index=detector_names.index(detectors.DEFAULT_DETECTOR),
-                            key="predict-detector", help="\n\n".join(f"**{k}**: {v}" for k, v in descriptions.items()))
-    min_face_score = st.slider("minimum face score", 0.0, 1.0, DEFAULT_MIN_FACE_SCORE, 0.05, key="predict-min-face-score",
-                               help="probability that a detected box is a face (MediaPipe's face-landmark check); "
-                                    "boxes below it are not classified")
+    detector = st.selectbox(
+        "face detector",
+        detector_names,
+        index=detector_names.index(detectors.DEFAULT_DETECTOR),
+        key="predict-detector",
+        help="\n\n".join(f"**{k}**: {v}" for k, v in descriptions.items()),
+    )
+    min_face_score = st.slider(
+        "minimum face score",
+        0.0,
+        1.0,
+        DEFAULT_MIN_FACE_SCORE,
+        0.05,
+        key="predict-min-face-score",
+        help="probability that a detected box is a face (MediaPipe's face-landmark check); "
+        "boxes below it are not classified",
+    )
     tta = st.selectbox("test-time augmentation", TTA_MODES, key="predict-tta")
-    show_saliency = st.toggle("saliency overlay (Grad-CAM)", value=False, key="predict-saliency",
-                              help="where the network looked for its answer (the backbone's class, even with a head)")
+    show_saliency = st.toggle(
+        "saliency overlay (Grad-CAM)",
+        value=False,
+        key="predict-saliency",
+        help="where the network looked for its answer (the backbone's class, even with a head)",
+    )
 
 photos, problems = uploaded_photos()
 for problem in problems:
@@ -174,8 +210,9 @@ if not photos:
 
 try:
     with st.spinner("Loading the model..."):
-        predictor = cached.load_predictor(str(choice.paths.root), head, detector, tta,
-                                          path_mtime(choice.paths.checkpoint_dir / "model.safetensors"))
+        predictor = cached.load_predictor(
+            str(choice.paths.root), head, detector, tta, path_mtime(choice.paths.weights_file)
+        )
 except FerError as exc:
     show_error(exc, "Loading the model")
     st.stop()
@@ -183,8 +220,9 @@ except FerError as exc:
 for photo_index, photo in enumerate(photos):
     st.subheader(photo.name)
     with st.spinner(f"Finding and classifying faces in {photo.name}..."):
-        prediction, rgb = predictor.predict_source(photo.data, name=photo.name, min_face_score=min_face_score,
-                                                   max_pixels=MAX_PHOTO_PIXELS)
+        prediction, rgb = predictor.predict_source(
+            photo.data, name=photo.name, min_face_score=min_face_score, max_pixels=MAX_PHOTO_PIXELS
+        )
     if prediction.error or rgb is None:
         st.error(f"{photo.name}: {prediction.error}")
         continue

@@ -28,9 +28,24 @@ st.caption("Pick a preset, change any knob, and queue the run; a local worker tr
 
 SECTIONS = {
     "Model": ("arch", "pretrained", "input_size", "dropout"),
-    "Optimisation": ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "scheduler",
-                     "warmup_epochs", "plateau_patience", "plateau_factor", "early_stopping_patience",
-                     "select_metric", "label_smoothing", "seed", "limit"),
+    "Optimisation": (
+        "epochs",
+        "batch_size",
+        "optimizer",
+        "lr",
+        "momentum",
+        "nesterov",
+        "weight_decay",
+        "scheduler",
+        "warmup_epochs",
+        "plateau_patience",
+        "plateau_factor",
+        "early_stopping_patience",
+        "select_metric",
+        "label_smoothing",
+        "seed",
+        "limit",
+    ),
     "Loss and triplets": ("loss", "class_weighting", "triplet."),
     "Augmentation": ("augment.",),
     "Hardware and evaluation": ("device", "precision", "channels_last", "compile", "eval_batch_size", "eval_tta"),
@@ -52,12 +67,23 @@ def _field_choices() -> dict[str, list[str]]:
     from fer_engine.models import available_models
     from fer_engine.training import config as config_module
 
-    names = {"optimizer": "OPTIMIZERS", "scheduler": "SCHEDULERS", "select_metric": "SELECT_METRICS",
-             "loss": "LOSSES", "class_weighting": "CLASS_WEIGHTINGS", "eval_tta": "TTA_MODES",
-             "precision": "PRECISIONS", "augment.crop": "CROP_MODES", "triplet.miner": "MINERS",
-             "triplet.distance": "DISTANCES"}
-    choices = {field: list(getattr(config_module, constant)) for field, constant in names.items()
-               if hasattr(config_module, constant)}
+    names = {
+        "optimizer": "OPTIMIZERS",
+        "scheduler": "SCHEDULERS",
+        "select_metric": "SELECT_METRICS",
+        "loss": "LOSSES",
+        "class_weighting": "CLASS_WEIGHTINGS",
+        "eval_tta": "TTA_MODES",
+        "precision": "PRECISIONS",
+        "augment.crop": "CROP_MODES",
+        "triplet.miner": "MINERS",
+        "triplet.distance": "DISTANCES",
+    }
+    choices = {
+        field: list(getattr(config_module, constant))
+        for field, constant in names.items()
+        if hasattr(config_module, constant)
+    }
     choices["arch"] = available_models()
     choices["device"] = ["auto", "cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     return choices
@@ -78,8 +104,13 @@ def _estimate(values: dict[str, Any], dataset_text: str) -> TrainingEstimate | s
     try:
         with st.spinner("Counting the dataset's training images for the time estimate..."):
             images = _train_images(dataset_text)
-        return estimate_training(str(values.get("arch")), int(values.get("epochs") or 0), images,
-                                 limit=values.get("limit"), device=str(values.get("device") or "cpu"))
+        return estimate_training(
+            str(values.get("arch")),
+            int(values.get("epochs") or 0),
+            images,
+            limit=values.get("limit"),
+            device=str(values.get("device") or "cpu"),
+        )
     except FerError as exc:
         return f"No time estimate: {exc}"
 
@@ -95,29 +126,56 @@ def _train_form(preset_name: str) -> None:
         st.subheader("Run")
         left, right = st.columns(2)
         name = left.text_input("run name", value=preset_name, key=f"{preset_name}-name")
-        dataset = right.text_input("dataset path (FER2013 csv, zip or folder)", value=data_path(),
-                                   key=f"{preset_name}-data")
+        dataset = right.text_input(
+            "dataset path (FER2013 csv, zip or folder)", value=data_path(), key=f"{preset_name}-data"
+        )
         left, right = st.columns(2)
-        steps = left.multiselect("steps", list(pipeline.PIPELINE_STEPS), default=spec_defaults.steps,
-                                 key=f"{preset_name}-steps")
-        heads = right.multiselect("heads fitted on the embeddings", list(HEAD_NAMES), default=spec_defaults.heads,
-                                  key=f"{preset_name}-heads")
+        steps = left.multiselect(
+            "steps", list(pipeline.PIPELINE_STEPS), default=spec_defaults.steps, key=f"{preset_name}-steps"
+        )
+        heads = right.multiselect(
+            "heads fitted on the embeddings", list(HEAD_NAMES), default=spec_defaults.heads, key=f"{preset_name}-heads"
+        )
         with st.expander("Heads, evaluation and data split"):
             columns = st.columns(3)
-            search = columns[0].checkbox("random search for the heads", value=spec_defaults.search,
-                                         key=f"{preset_name}-search", help="the paper: 25 fits, CV inside train")
-            n_iter = columns[1].number_input("search fits (n_iter)", min_value=1, value=spec_defaults.n_iter,
-                                             key=f"{preset_name}-n_iter")
-            cv = columns[2].number_input("search CV folds", min_value=2, value=spec_defaults.cv, key=f"{preset_name}-cv")
-            head_weight = columns[0].selectbox("head class weight", ["none", "balanced"],
-                                               index=0 if spec_defaults.class_weight is None else 1,
-                                               key=f"{preset_name}-head-weight")
-            max_train = columns[1].number_input("max train rows for the heads", min_value=1, value=spec_defaults.max_train,
-                                                placeholder="all", key=f"{preset_name}-max-train")
-            tta = columns[2].selectbox("test-time augmentation at evaluation", TTA_MODES,
-                                       index=TTA_MODES.index(spec_defaults.tta), key=f"{preset_name}-tta")
-            val_fraction = columns[0].number_input("val fraction when the source has no val split", 0.0, 0.9,
-                                                   spec_defaults.val_fraction, key=f"{preset_name}-val-fraction")
+            search = columns[0].checkbox(
+                "random search for the heads",
+                value=spec_defaults.search,
+                key=f"{preset_name}-search",
+                help="the paper: 25 fits, CV inside train",
+            )
+            n_iter = columns[1].number_input(
+                "search fits (n_iter)", min_value=1, value=spec_defaults.n_iter, key=f"{preset_name}-n_iter"
+            )
+            cv = columns[2].number_input(
+                "search CV folds", min_value=2, value=spec_defaults.cv, key=f"{preset_name}-cv"
+            )
+            head_weight = columns[0].selectbox(
+                "head class weight",
+                ["none", "balanced"],
+                index=0 if spec_defaults.class_weight is None else 1,
+                key=f"{preset_name}-head-weight",
+            )
+            max_train = columns[1].number_input(
+                "max train rows for the heads",
+                min_value=1,
+                value=spec_defaults.max_train,
+                placeholder="all",
+                key=f"{preset_name}-max-train",
+            )
+            tta = columns[2].selectbox(
+                "test-time augmentation at evaluation",
+                TTA_MODES,
+                index=TTA_MODES.index(spec_defaults.tta),
+                key=f"{preset_name}-tta",
+            )
+            val_fraction = columns[0].number_input(
+                "val fraction when the source has no val split",
+                0.0,
+                0.9,
+                spec_defaults.val_fraction,
+                key=f"{preset_name}-val-fraction",
+            )
         notes = st.text_input("notes", value=base.notes, key=f"{preset_name}-notes")
         values = {}
         for section in list(SECTIONS) + ["Other"]:
@@ -128,8 +186,9 @@ def _train_form(preset_name: str) -> None:
                 columns = st.columns(3)
                 for index, (field, annotation, value) in enumerate(members):
                     with columns[index % 3]:
-                        values[field] = field_widget(field, annotation, value, choices=choices.get(field),
-                                                     key=f"{preset_name}-{field}")
+                        values[field] = field_widget(
+                            field, annotation, value, choices=choices.get(field), key=f"{preset_name}-{field}"
+                        )
         estimate_slot = st.empty()
         left, right = st.columns(2)
         submitted = left.form_submit_button("Validate and queue", type="primary")
@@ -145,10 +204,21 @@ def _train_form(preset_name: str) -> None:
     try:
         source = str(resolve_dataset_path(dataset))  # only the allowed dataset folders; never echoes contents
         spec = pipeline.PipelineSpec(
-            data_path=source, preset=preset_name, overrides=overrides, steps=list(steps), heads=list(heads),
-            search=search, n_iter=int(n_iter), cv=int(cv), class_weight=None if head_weight == "none" else head_weight,
-            max_train=None if max_train is None else int(max_train), tta=tta, val_fraction=float(val_fraction),
-            runs_root=str(runs_root()), name=name.strip())
+            data_path=source,
+            preset=preset_name,
+            overrides=overrides,
+            steps=list(steps),
+            heads=list(heads),
+            search=search,
+            n_iter=int(n_iter),
+            cv=int(cv),
+            class_weight=None if head_weight == "none" else head_weight,
+            max_train=None if max_train is None else int(max_train),
+            tta=tta,
+            val_fraction=float(val_fraction),
+            runs_root=str(runs_root()),
+            name=name.strip(),
+        )
         spec.validate()  # the library's own validation names the bad field (preset + overrides, caps included)
         job = jobs_queue.JobQueue(runs_root()).submit(spec, name=name, owner=current_user())
     except FerError as exc:
@@ -166,9 +236,13 @@ def _train_form(preset_name: str) -> None:
 
 preset_names = list(presets.PRESETS)
 default_preset = suggested_preset()  # fast_cpu on a CPU (strong would take hours), strong on a GPU
-preset = st.selectbox("preset", preset_names, index=preset_names.index(default_preset),
-                      help="A preset fills every field below; change what you need. The default suits this "
-                           f"machine ({default_preset}).", key="train-preset")
+preset = st.selectbox(
+    "preset",
+    preset_names,
+    index=preset_names.index(default_preset),
+    help=f"A preset fills every field below; change what you need. The default suits this machine ({default_preset}).",
+    key="train-preset",
+)
 try:
     _train_form(preset)
 except FerError as exc:

@@ -43,8 +43,10 @@ RESULT_KEY = "video-analysis"
 LIVE_KEY = "video-live-annotator"
 
 st.title("Video")
-st.caption("Upload a video: every face is followed with a track number, its expression smoothed over time, "
-           "and shown as a timeline and a share of time per expression. Or turn on the camera.")
+st.caption(
+    "Upload a video: every face is followed with a track number, its expression smoothed over time, "
+    "and shown as a timeline and a share of time per expression. Or turn on the camera."
+)
 
 mode = app_mode()
 limits = LIMITS[mode]
@@ -56,8 +58,9 @@ if not has_checkpoint(shipped):
 
 def load_predictor():
     with st.spinner("Loading the model..."):
-        return cached.load_predictor(str(shipped.root), "softmax", DEFAULT_DETECTOR, "none",
-                                     path_mtime(shipped.checkpoint_dir / "model.safetensors"))
+        return cached.load_predictor(
+            str(shipped.root), "softmax", DEFAULT_DETECTOR, "none", path_mtime(shipped.weights_file)
+        )
 
 
 def run_analysis(uploaded, every: int, smoothing: float) -> None:
@@ -67,9 +70,20 @@ def run_analysis(uploaded, every: int, smoothing: float) -> None:
         path = save_upload(uploaded, uploads_dir("videos"), allowed_suffixes=VIDEO_TYPES, max_mb=limits.max_mb)
         predictor = load_predictor()
         bar = st.progress(0.0, text=f"Analysing {name}...")
-        analysis = analyse_video(path, predictor, every=every, limits=limits, time_constant=smoothing, name=name,
-                                 annotate_to=path.with_name(f"{path.stem}-annotated.mp4"),
-                                 on_progress=lambda done: bar.progress(done, text=f"Analysing {name}: {done:.0%}"))
+
+        def show_progress(done: float) -> None:
+            bar.progress(done, text=f"Analysing {name}: {done:.0%}")
+
+        analysis = analyse_video(
+            path,
+            predictor,
+            every=every,
+            limits=limits,
+            time_constant=smoothing,
+            name=name,
+            annotate_to=path.with_name(f"{path.stem}-annotated.mp4"),
+            on_progress=show_progress,
+        )
         bar.empty()
     except FerError as exc:
         st.session_state.pop(RESULT_KEY, None)
@@ -85,10 +99,17 @@ def upload_id(uploaded) -> str:
 
 def summary_table(analysis: VideoAnalysis) -> list[dict]:
     """One row per face: when it was seen and its share of time in each expression (percent)."""
-    return [{"face": f"#{track.track_id}", "from (s)": round(track.first_time, 2), "to (s)": round(track.last_time, 2),
-             "frames": track.frames, "main expression": track.dominant,
-             **{name: round(100 * track.share[name], 1) for name in analysis.class_names}}
-            for track in analysis.tracks]
+    return [
+        {
+            "face": f"#{track.track_id}",
+            "from (s)": round(track.first_time, 2),
+            "to (s)": round(track.last_time, 2),
+            "frames": track.frames,
+            "main expression": track.dominant,
+            **{name: round(100 * track.share[name], 1) for name in analysis.class_names},
+        }
+        for track in analysis.tracks
+    ]
 
 
 def timeline_figure(analysis: VideoAnalysis, track_id: int) -> go.Figure:
@@ -98,10 +119,23 @@ def timeline_figure(analysis: VideoAnalysis, track_id: int) -> go.Figure:
     figure = go.Figure()
     for name in analysis.class_names:
         colour = "rgb({},{},{})".format(*LABEL_COLOURS.get(name, (0, 0, 0)))
-        figure.add_trace(go.Scatter(x=times, y=[record.probabilities[name] for record in rows], name=name,
-                                    mode="lines", line={"color": colour}))
-    figure.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title=f"Face #{track_id}",
-                         xaxis_title="time (s)", yaxis_title="probability", yaxis_range=[0, 1])
+        figure.add_trace(
+            go.Scatter(
+                x=times,
+                y=[record.probabilities[name] for record in rows],
+                name=name,
+                mode="lines",
+                line={"color": colour},
+            )
+        )
+    figure.update_layout(
+        height=260,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title=f"Face #{track_id}",
+        xaxis_title="time (s)",
+        yaxis_title="probability",
+        yaxis_range=[0, 1],
+    )
     return figure
 
 
@@ -111,9 +145,11 @@ def show_results(analysis: VideoAnalysis) -> None:
     if analysis.error:
         st.warning(f"Stopped early: {analysis.error}. The results below cover the frames before that point.")
     length = f"{info.duration:.1f} s" if info.duration is not None else "unknown length"
-    st.caption(f"{info.width}x{info.height}, {info.fps:.2f} fps, {length}; {analysis.frames_analysed} of "
-               f"{analysis.frames_decoded} frames analysed in {analysis.seconds:.1f} s; "
-               f"{len(analysis.tracks)} face track(s).")
+    st.caption(
+        f"{info.width}x{info.height}, {info.fps:.2f} fps, {length}; {analysis.frames_analysed} of "
+        f"{analysis.frames_decoded} frames analysed in {analysis.seconds:.1f} s; "
+        f"{len(analysis.tracks)} face track(s)."
+    )
     if analysis.annotated is not None and analysis.annotated.is_file():
         st.video(analysis.annotated.read_bytes(), format="video/mp4")
     if not analysis.tracks:
@@ -125,10 +161,20 @@ def show_results(analysis: VideoAnalysis) -> None:
             st.plotly_chart(timeline_figure(analysis, track.track_id), key=f"video-timeline-{track.track_id}")
     stem = Path(info.name).stem or "video"
     left, right = st.columns(2)
-    left.download_button("Download the table (CSV)", records_csv(analysis.records, analysis.class_names),
-                         file_name=f"{stem}-faces.csv", mime="text/csv", key="video-download-csv")
-    right.download_button("Download everything (JSON)", json.dumps(analysis.to_json(), indent=1),
-                          file_name=f"{stem}-faces.json", mime="application/json", key="video-download-json")
+    left.download_button(
+        "Download the table (CSV)",
+        records_csv(analysis.records, analysis.class_names),
+        file_name=f"{stem}-faces.csv",
+        mime="text/csv",
+        key="video-download-csv",
+    )
+    right.download_button(
+        "Download everything (JSON)",
+        json.dumps(analysis.to_json(), indent=1),
+        file_name=f"{stem}-faces.json",
+        mime="application/json",
+        key="video-download-json",
+    )
 
 
 def live_annotator() -> LiveAnnotator:
@@ -157,7 +203,9 @@ def show_camera() -> None:
     if mode == "public":
         st.caption("Camera snapshots: each one is analysed on its own (the live stream is off on public servers).")
     elif webrtc is None:
-        st.caption("The live stream needs the streamlit-webrtc package and a Streamlit server: taking snapshots instead.")
+        st.caption(
+            "The live stream needs the streamlit-webrtc package and a Streamlit server: taking snapshots instead."
+        )
     elif not st.toggle("snapshots instead of a stream", key="video-snapshots"):
         annotator = live_annotator()
 
@@ -166,9 +214,16 @@ def show_camera() -> None:
 
             return av.VideoFrame.from_ndarray(annotator.process(frame.to_ndarray(format="rgb24")).rgb, format="rgb24")
 
-        st.caption("Boxes, track numbers and smoothed labels are drawn on each frame, with the frame rate and the delay.")
-        webrtc.webrtc_streamer(key="video-live", mode=webrtc.WebRtcMode.SENDRECV, video_frame_callback=annotate_frame,
-                               rtc_configuration={"iceServers": []}, media_stream_constraints={"video": True, "audio": False})
+        st.caption(
+            "Boxes, track numbers and smoothed labels are drawn on each frame, with the frame rate and the delay."
+        )
+        webrtc.webrtc_streamer(
+            key="video-live",
+            mode=webrtc.WebRtcMode.SENDRECV,
+            video_frame_callback=annotate_frame,
+            rtc_configuration={"iceServers": []},
+            media_stream_constraints={"video": True, "audio": False},
+        )
         return
     shot = st.camera_input("Take a snapshot", key="video-snapshot")
     if shot is not None:
@@ -186,10 +241,24 @@ with upload_tab:
     uploaded = st.file_uploader(
         f"Video ({', '.join(VIDEO_TYPES)}; up to {limits.max_mb:g} MB, {limits.max_seconds:g} s, "
         f"{limits.max_pixels / 1e6:.1f} megapixels per frame)",
-        type=VIDEO_TYPES, max_upload_size=int(limits.max_mb), key="video-upload")
-    every = int(st.number_input("Analyse every Nth frame", min_value=1, max_value=30, value=DEFAULT_EVERY, key="video-every"))
-    smoothing = float(st.slider("Smoothing time constant (s)", 0.0, 2.0, DEFAULT_TIME_CONSTANT, 0.1, key="video-smooth",
-                                help="each face's probabilities are averaged over about this much time; 0 = raw"))
+        type=VIDEO_TYPES,
+        max_upload_size=int(limits.max_mb),
+        key="video-upload",
+    )
+    every = int(
+        st.number_input("Analyse every Nth frame", min_value=1, max_value=30, value=DEFAULT_EVERY, key="video-every")
+    )
+    smoothing = float(
+        st.slider(
+            "Smoothing time constant (s)",
+            0.0,
+            2.0,
+            DEFAULT_TIME_CONSTANT,
+            0.1,
+            key="video-smooth",
+            help="each face's probabilities are averaged over about this much time; 0 = raw",
+        )
+    )
     if uploaded is not None and st.button("Analyse", type="primary", key="video-run"):
         run_analysis(uploaded, every, smoothing)
     if uploaded is None:

@@ -17,11 +17,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     summary = commands.add_parser("summary", help="images per split and class, absent/drawn splits, imbalance")
     _add_source_arguments(summary)
-    summary.add_argument("--val-fraction", type=float, default=0.1, help="share of train drawn as val when the source has none (default 0.1)")
+    summary.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="share of train drawn as val when the source has none (default 0.1)",
+    )
     summary.add_argument("--seed", type=int, default=0, help="seed of the drawn val split (default 0)")
     summary.set_defaults(func=run_summary)
 
-    audit = commands.add_parser("audit", help="exact/near duplicates (within and across splits), blank and dark/bright images")
+    audit = commands.add_parser(
+        "audit", help="exact/near duplicates (within and across splits), blank and dark/bright images"
+    )
     _add_source_arguments(audit)
     audit.set_defaults(func=run_audit, val_fraction=0.1, seed=0)
 
@@ -29,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="PATH", help="fer2013.csv, icml_face_data.csv, an image folder or a .zip")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--skip-bad", action="store_true", help="skip unreadable rows/images (listed) instead of failing")
+    parser.add_argument(
+        "--skip-bad", action="store_true", help="skip unreadable rows/images (listed) instead of failing"
+    )
     parser.add_argument("--no-cache", action="store_true", help="decode the source again instead of using the cache")
 
 

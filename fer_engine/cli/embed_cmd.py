@@ -22,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=embed_command)
 
 
-def add_tta_option(parser: argparse.ArgumentParser, *, flag_default: str | None = None,
-                   default: str | None = "none") -> None:
+def add_tta_option(
+    parser: argparse.ArgumentParser, *, flag_default: str | None = None, default: str | None = "none"
+) -> None:
     """`--tta MODE` (the registered TTA modes); with `flag_default`, a bare `--tta` means that mode."""
     parser.add_argument(
         "--tta",

@@ -125,19 +125,27 @@ def _evaluate_other_dataset(args: argparse.Namespace, dataset, split: str) -> in
         return 0
     protocol = metrics.protocol
     print(f"{metrics.head} on {dataset.source} (split {split}, {protocol['input']}), n={metrics.n}, tta={args.tta}")
-    print("classes: " + ", ".join(f"{name} -> {target or 'skipped (not a model class)'}"
-                                  for name, target in result.scoring.mapping.items()))
+    print(
+        "classes: "
+        + ", ".join(
+            f"{name} -> {target or 'skipped (not a model class)'}" for name, target in result.scoring.mapping.items()
+        )
+    )
     if result.scoring.skipped_classes:
         skipped = ", ".join(f"{name} {count}" for name, count in result.scoring.skipped_classes.items())
         print(f"skipped {result.scoring.skipped_images} images of classes the model lacks ({skipped})")
     if protocol.get("classes_absent"):
-        print(f"absent from the data: {', '.join(protocol['classes_absent'])} "
-              f"(macro averages over the {len(protocol['macro_over'])} classes present)")
+        print(
+            f"absent from the data: {', '.join(protocol['classes_absent'])} "
+            f"(macro averages over the {len(protocol['macro_over'])} classes present)"
+        )
     if result.photo is not None:
         photo = result.photo
-        print(f"photo path ({protocol.get('detector')}): no face found in {photo.no_face} of {metrics.n} images "
-              f"(scored as wrong); {photo.several_faces} with several faces (largest scored); "
-              f"{photo.unreadable} unreadable")
+        print(
+            f"photo path ({protocol.get('detector')}): no face found in {photo.no_face} of {metrics.n} images "
+            f"(scored as wrong); {photo.several_faces} with several faces (largest scored); "
+            f"{photo.unreadable} unreadable"
+        )
     _print_scores(metrics)
     if result.path:
         print(f"saved {result.path}")

@@ -8,10 +8,16 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `fer export`."""
-    parser = subparsers.add_parser("export", help="export a checkpoint for serving (ONNX: probabilities from 48x48 grey faces)")
+    parser = subparsers.add_parser(
+        "export", help="export a checkpoint for serving (ONNX: probabilities from 48x48 grey faces)"
+    )
     parser.add_argument("--format", choices=["onnx"], default="onnx", help="export format (only onnx)")
-    parser.add_argument("--checkpoint", default=None, help="checkpoint folder, run folder or run id (default: the shipped model)")
-    parser.add_argument("--output", default=None, help="output file (default: model.onnx beside the checkpoint's weights)")
+    parser.add_argument(
+        "--checkpoint", default=None, help="checkpoint folder, run folder or run id (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--output", default=None, help="output file (default: model.onnx beside the checkpoint's weights)"
+    )
     parser.add_argument("--no-check", action="store_true", help="skip the ONNX Runtime vs PyTorch comparison")
     parser.set_defaults(func=export_command)
 
@@ -34,5 +40,7 @@ def export_command(args: argparse.Namespace) -> int:
         from fer_engine.data.synthetic import synthetic_images
 
         faces = synthetic_images(2, seed=1)[0][:, None].astype(np.float32) / 255.0
-        print(f"ONNX Runtime vs PyTorch on {len(faces)} faces: max |probability difference| = {onnx_parity(model, output, faces):.2e}")
+        print(
+            f"ONNX Runtime vs PyTorch on {len(faces)} faces: max |probability difference| = {onnx_parity(model, output, faces):.2e}"
+        )
     return 0

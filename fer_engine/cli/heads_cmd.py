@@ -39,10 +39,18 @@ def add_head_options(parser: argparse.ArgumentParser) -> None:
 
 def add_heads_flags(parser: argparse.ArgumentParser, *, default: str | None, default_text: str = "all") -> None:
     """`--heads` and `--search`, shared by `fer heads`, `fer reproduce` and `fer jobs submit`."""
-    parser.add_argument("--heads", default=default, metavar="NAMES",
-                        help=f"comma-separated heads to fit: {', '.join(HEAD_NAMES)} (default: {default_text})")
-    parser.add_argument("--search", action="store_true", default=None if default is None else False,
-                        help="random search (the paper's: 25 candidates, 3-fold stratified CV inside train)")
+    parser.add_argument(
+        "--heads",
+        default=default,
+        metavar="NAMES",
+        help=f"comma-separated heads to fit: {', '.join(HEAD_NAMES)} (default: {default_text})",
+    )
+    parser.add_argument(
+        "--search",
+        action="store_true",
+        default=None if default is None else False,
+        help="random search (the paper's: 25 candidates, 3-fold stratified CV inside train)",
+    )
 
 
 def parse_heads(text: str) -> list[str]:

@@ -13,8 +13,8 @@ from fer_engine.cli.embed_cmd import add_tta_option
 from fer_engine.cli.heads_cmd import add_heads_flags, parse_heads
 from fer_engine.cli.options import add_training_options, parse_set_overrides, training_overrides
 from fer_engine.errors import ConfigError
-from fer_engine.jobs.progress import describe_progress
 from fer_engine.jobs.queue import FINISHED_STATES, JOB_STATES, JobQueue
+from fer_engine.jobs.summary import job_summary
 from fer_engine.pipeline import PIPELINE_STEPS, PipelineSpec
 
 # The one `--set` parser, under the name this module has always exported.
@@ -28,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     submit = commands.add_parser("submit", help="queue a pipeline run (a spec file, or --preset/--data)")
     submit.add_argument("spec", nargs="?", type=Path, help="PipelineSpec JSON file (options below override it)")
-    add_training_options(submit, preset_default=None, preset_default_text=f"the spec file's, else {PipelineSpec().preset}",
-                         threads=False)
+    add_training_options(
+        submit, preset_default=None, preset_default_text=f"the spec file's, else {PipelineSpec().preset}", threads=False
+    )
     submit.add_argument("--steps", nargs="+", default=None, choices=PIPELINE_STEPS, help="pipeline steps to run")
     add_heads_flags(submit, default=None, default_text="the spec file's, else all")
     add_tta_option(submit, flag_default="flip", default=None)
@@ -83,9 +84,16 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     elif args.data is None:
         raise ConfigError("give a spec file, or at least --data PATH (and --preset)")
     overrides = training_overrides(args)
-    options = {"preset": args.preset, "data_path": args.data, "steps": args.steps,
-               "heads": parse_heads(args.heads) if args.heads is not None else None, "search": args.search,
-               "tta": args.tta, "limit": overrides.pop("limit", None), "name": args.name}
+    options = {
+        "preset": args.preset,
+        "data_path": args.data,
+        "steps": args.steps,
+        "heads": parse_heads(args.heads) if args.heads is not None else None,
+        "search": args.search,
+        "tta": args.tta,
+        "limit": overrides.pop("limit", None),
+        "name": args.name,
+    }
     spec.update({key: value for key, value in options.items() if value is not None})
     if overrides:
         spec["overrides"] = {**(spec.get("overrides") or {}), **overrides}
@@ -120,8 +128,20 @@ def list_jobs(args: argparse.Namespace) -> int:
     if not jobs:
         print("no jobs (queue one with `fer jobs submit`)")
         return 0
-    rows = [(str(j.id), j.state, j.owner or "-", j.name or "-", j.device or "-",
-             describe_progress(j.progress, j.state) or "-", j.run_id or "-", (j.error or "")[:60]) for j in jobs]
+    summaries = [job_summary(job, error_chars=60) for job in jobs]
+    rows = [
+        (
+            str(s.id),
+            s.state,
+            s.owner or "-",
+            s.name or "-",
+            s.device or "-",
+            s.progress or "-",
+            s.run_id or "-",
+            s.error,
+        )
+        for s in summaries
+    ]
     header = ("ID", "STATE", "OWNER", "NAME", "DEVICE", "PROGRESS", "RUN", "ERROR")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
@@ -137,18 +157,34 @@ def show_job(args: argparse.Namespace) -> int:
         print(json.dumps(job.to_dict(), indent=2))
         return 0
     when = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"  # noqa: E731
-    print(f"job {job.id}  {job.state}{'  (cancel requested)' if job.cancel_requested and not job.finished else ''}")
-    for label, value in (("name", job.name), ("run", job.run_id), ("device", job.device), ("host", job.host),
-                         ("worker", job.worker_id), ("pid", job.pid), ("created", when(job.created_at)),
-                         ("started", when(job.started_at)), ("finished", when(job.finished_at)),
-                         ("heartbeat", when(job.heartbeat_at)), ("attempts", f"{job.attempts}/{job.max_attempts}"),
-                         ("owner", job.owner), ("progress", describe_progress(job.progress, job.state) or "-"),
-                         ("log", job.log_path), ("error", job.error)):
+    summary = job_summary(job)
+    print(f"job {job.id}  {summary.state}")
+    for label, value in (
+        ("name", job.name),
+        ("run", job.run_id),
+        ("device", job.device),
+        ("host", job.host),
+        ("worker", job.worker_id),
+        ("pid", job.pid),
+        ("created", when(job.created_at)),
+        ("started", when(job.started_at)),
+        ("finished", when(job.finished_at)),
+        ("heartbeat", when(job.heartbeat_at)),
+        ("attempts", summary.attempts),
+        ("owner", job.owner),
+        ("progress", summary.progress or "-"),
+        ("log", job.log_path),
+        ("error", summary.error),
+    ):
         if value not in (None, ""):
             print(f"  {label}: {value}")
     if job.progress.get("metrics"):
-        print("  last metrics: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                           for k, v in job.progress["metrics"].items()))
+        print(
+            "  last metrics: "
+            + ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in job.progress["metrics"].items()
+            )
+        )
     print("  spec: " + json.dumps(job.spec))
     return 0
 

@@ -55,7 +55,9 @@ def _register_unavailable(subparsers: argparse._SubParsersAction, name: str, mis
 
     The other commands keep working (e.g. `fer train` on a GPU host that has torch but not xgboost).
     """
-    message = f"`fer {name}` needs the Python package '{missing}', which is not installed (pip install -r requirements.txt)"
+    message = (
+        f"`fer {name}` needs the Python package '{missing}', which is not installed (pip install -r requirements.txt)"
+    )
     parser = subparsers.add_parser(name, help=f"(unavailable: needs {missing})", add_help=False)
 
     def unavailable(_args: argparse.Namespace) -> int:

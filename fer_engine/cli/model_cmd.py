@@ -97,7 +97,9 @@ def summarize_model(arch: str, input_size: int = 48, num_classes: int = 7) -> Mo
 def _shape_recorder(rows: list[LayerRow], name: str, module: nn.Module):
     def record(_module: nn.Module, _inputs, output) -> None:
         shape = list(output.shape[1:]) if isinstance(output, torch.Tensor) else []
-        rows.append(LayerRow(name, type(module).__name__, shape, sum(p.numel() for p in module.parameters(recurse=False))))
+        rows.append(
+            LayerRow(name, type(module).__name__, shape, sum(p.numel() for p in module.parameters(recurse=False)))
+        )
 
     return record
 

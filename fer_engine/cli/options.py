@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from fer_engine.errors import ConfigError
 
@@ -23,34 +24,60 @@ LIMIT_HELP = (
 )
 
 
-def add_training_options(parser: argparse.ArgumentParser, *, preset_default: str | None,
-                         preset_default_text: str | None = None, threads: bool = True) -> None:
+def add_training_options(
+    parser: argparse.ArgumentParser,
+    *,
+    preset_default: str | None,
+    preset_default_text: str | None = None,
+    threads: bool = True,
+) -> None:
     """Add --data, --preset, --arch, --epochs, --limit, --seed, --device, --name, --set (and --threads).
 
     Every default but the preset's is None: "the preset's value" (and, for a job, the spec file's)."""
     from fer_engine.training.presets import PRESETS
 
-    parser.add_argument("--data", default=None, metavar="PATH",
-                        help="FER2013 source: a fer2013.csv, an image folder or a .zip")
-    parser.add_argument("--preset", default=preset_default, metavar="NAME",
-                        help=f"training recipe: {', '.join(PRESETS)} "
-                             f"(default: {preset_default_text or preset_default})")
+    parser.add_argument(
+        "--data", default=None, metavar="PATH", help="FER2013 source: a fer2013.csv, an image folder or a .zip"
+    )
+    parser.add_argument(
+        "--preset",
+        default=preset_default,
+        metavar="NAME",
+        help=f"training recipe: {', '.join(PRESETS)} (default: {preset_default_text or preset_default})",
+    )
     parser.add_argument("--arch", default=None, help="architecture (see `fer model list`; default: the preset's)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs to train (default: the preset's; its warm-up, if longer than half of them, "
-                             "is shortened to fit)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs to train (default: the preset's; its warm-up, if longer than half of them, is shortened to fit)",
+    )
     parser.add_argument("--limit", type=int, default=None, metavar="N", help=LIMIT_HELP)
-    parser.add_argument("--seed", type=int, default=None,
-                        help="training seed: initialisation, batch order, augmentation and --limit subsample "
-                             "(default: the preset's, 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="training seed: initialisation, batch order, augmentation and --limit subsample "
+        "(default: the preset's, 0)",
+    )
     parser.add_argument("--device", default=None, help="training device: auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--name", default=None, help="run name, part of the run id (default: the preset's name)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any training config field, typed by the field; dotted keys for nested "
-                             "ones, e.g. --set lr=0.01 --set triplet.margin=0.3 --set augment.hflip=false")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any training config field, typed by the field; dotted keys for nested "
+        "ones, e.g. --set lr=0.01 --set triplet.margin=0.3 --set augment.hflip=false",
+    )
     if threads:
-        parser.add_argument("--threads", type=int, default=None,
-                            help="CPU threads for torch (default: torch's choice; 1 can be faster on a busy machine)")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="CPU threads for torch (default: torch's choice; 1 can be faster on a busy machine)",
+        )
 
 
 def parse_set_overrides(items: Sequence[str]) -> dict[str, Any]:

@@ -21,25 +21,63 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from fer_engine.predict.predictor import DEFAULT_MIN_FACE_SCORE
 
     parser = subparsers.add_parser("predict", help="detect faces in photos and predict their expressions")
-    parser.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files and/or folders (walked for images)")
-    parser.add_argument("--checkpoint", default=None, help="checkpoint folder, run folder or run id (default: the shipped model)")
-    parser.add_argument("--head", default="softmax", help="softmax, or a classical head fitted in the run with `fer heads` (unknown names are refused)")
-    parser.add_argument("--detector", default=DEFAULT_DETECTOR, choices=available_detectors(), help=f"face detector (default {DEFAULT_DETECTOR})")
-    parser.add_argument("--tta", default="none", choices=TTA_MODES, nargs="?", const="flip",
-                        help="test-time augmentation; a bare --tta means flip")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files and/or folders (walked for images)"
+    )
+    parser.add_argument(
+        "--checkpoint", default=None, help="checkpoint folder, run folder or run id (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--head",
+        default="softmax",
+        help="softmax, or a classical head fitted in the run with `fer heads` (unknown names are refused)",
+    )
+    parser.add_argument(
+        "--detector",
+        default=DEFAULT_DETECTOR,
+        choices=available_detectors(),
+        help=f"face detector (default {DEFAULT_DETECTOR})",
+    )
+    parser.add_argument(
+        "--tta",
+        default="none",
+        choices=TTA_MODES,
+        nargs="?",
+        const="flip",
+        help="test-time augmentation; a bare --tta means flip",
+    )
     parser.add_argument("--no-align", action="store_true", help="do not rotate faces so the eyes are level")
-    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                        help="classifier arithmetic; auto = bf16 on CPUs with AMX/AVX512-bf16 (fp32 matches `fer evaluate`)")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "bf16", "fp32"],
+        help="classifier arithmetic; auto = bf16 on CPUs with AMX/AVX512-bf16 (fp32 matches `fer evaluate`)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, auto or cuda:N")
-    parser.add_argument("--min-face-score", type=float, default=DEFAULT_MIN_FACE_SCORE, metavar="P",
-                        help=f"face probability (0-1) a detected box needs to be classified (default {DEFAULT_MIN_FACE_SCORE}; "
-                             "0 keeps every box)")
-    parser.add_argument("--no-face-check", action="store_true",
-                        help="skip the face-presence check; the face score is then the detector's own score")
-    parser.add_argument("--json", action="store_true",
-                        help="print JSON Lines: one object per input image, one per line, written as each image finishes")
-    parser.add_argument("--annotate", metavar="OUTDIR", default=None, help="write copies with boxes and labels here (PNG)")
-    parser.add_argument("--saliency", metavar="OUTDIR", default=None, help="write a Grad-CAM overlay per face here (PNG)")
+    parser.add_argument(
+        "--min-face-score",
+        type=float,
+        default=DEFAULT_MIN_FACE_SCORE,
+        metavar="P",
+        help=f"face probability (0-1) a detected box needs to be classified (default {DEFAULT_MIN_FACE_SCORE}; "
+        "0 keeps every box)",
+    )
+    parser.add_argument(
+        "--no-face-check",
+        action="store_true",
+        help="skip the face-presence check; the face score is then the detector's own score",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON Lines: one object per input image, one per line, written as each image finishes",
+    )
+    parser.add_argument(
+        "--annotate", metavar="OUTDIR", default=None, help="write copies with boxes and labels here (PNG)"
+    )
+    parser.add_argument(
+        "--saliency", metavar="OUTDIR", default=None, help="write a Grad-CAM overlay per face here (PNG)"
+    )
     parser.set_defaults(func=predict_command)
 
 
@@ -52,10 +90,17 @@ def predict_command(args: argparse.Namespace) -> int:
     files = find_image_files(args.inputs)
     if not files:
         raise DataError(f"no image files found in {', '.join(args.inputs)}")
-    predictor = Predictor.from_checkpoint(args.checkpoint, head=args.head, detector=args.detector, tta=args.tta,
-                                          device=str(resolve_device(args.device)), align_eyes=not args.no_align,
-                                          precision=args.precision, min_face_score=check_min_face_score(args.min_face_score),
-                                          check_faces=not args.no_face_check)
+    predictor = Predictor.from_checkpoint(
+        args.checkpoint,
+        head=args.head,
+        detector=args.detector,
+        tta=args.tta,
+        device=str(resolve_device(args.device)),
+        align_eyes=not args.no_align,
+        precision=args.precision,
+        min_face_score=check_min_face_score(args.min_face_score),
+        check_faces=not args.no_face_check,
+    )
     writer = _OutputWriter(args.annotate, args.saliency, predictor)
     failed = 0
     for path in files:
@@ -80,8 +125,10 @@ def _describe(result) -> str:
     skipped = f" ({result.skipped} box(es) below the face score threshold)" if result.skipped else ""
     if not result.faces:
         return f"{result.image}: no face found{skipped}"
-    faces = "; ".join(f"{face.label} {face.probabilities[face.label]:.2f} at {list(face.box)} (face {face.face_score:.2f})"
-                      for face in result.faces)
+    faces = "; ".join(
+        f"{face.label} {face.probabilities[face.label]:.2f} at {list(face.box)} (face {face.face_score:.2f})"
+        for face in result.faces
+    )
     return f"{result.image}: {len(result.faces)} face(s): {faces}{skipped}"
 
 

@@ -41,9 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete.set_defaults(func=delete_run)
 
     rebuild = commands.add_parser(
-        "reindex", help="rebuild the run index (index.sqlite) from the run folders; a damaged index is moved aside")
-    rebuild.add_argument("--force", action="store_true",
-                         help="move the index aside and rebuild it even when it reads fine (its job queue is not kept)")
+        "reindex", help="rebuild the run index (index.sqlite) from the run folders; a damaged index is moved aside"
+    )
+    rebuild.add_argument(
+        "--force",
+        action="store_true",
+        help="move the index aside and rebuild it even when it reads fine (its job queue is not kept)",
+    )
     rebuild.set_defaults(func=reindex_runs)
 
     for sub in (listing, show, compare, delete, rebuild):
@@ -59,8 +63,9 @@ def list_runs(args: argparse.Namespace) -> int:
     if not records:
         print("no runs yet (train one with `fer train` or `fer jobs submit`)")
         return 0
-    rows = [(r.run_id, r.status, r.kind, r.arch or "-", r.preset or "-", _when(r.created_at), _headline(r))
-            for r in records]
+    rows = [
+        (r.run_id, r.status, r.kind, r.arch or "-", r.preset or "-", _when(r.created_at), _headline(r)) for r in records
+    ]
     _print_table(("RUN", "STATUS", "KIND", "ARCH", "PRESET", "CREATED", "METRICS"), rows)
     return 0
 
@@ -73,15 +78,22 @@ def run_details(store: RunStore, run: RunPaths) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - an unindexed folder is still shown
         record = None
     files = {
-        "checkpoint": (run.checkpoint_dir / "model.safetensors").is_file(),
+        "checkpoint": run.has_checkpoint(),
         "resume_state": run.resume_state.is_file(),
         "embeddings": sorted(p.stem for p in run.embeddings_dir.glob("*.npz")) if run.embeddings_dir.is_dir() else [],
         "heads": sorted(p.name for p in run.heads_dir.iterdir()) if run.heads_dir.is_dir() else [],
         "reports": sorted(p.name for p in run.reports_dir.iterdir()) if run.reports_dir.is_dir() else [],
         "log": str(run.log_file) if run.log_file.exists() else None,
     }
-    return {"run_id": run.run_id, "path": str(run.root), "index": asdict(record) if record else None,
-            "config": run.read_config(), "summary": _safe_summary(run), "metrics": run.read_metrics(), "files": files}
+    return {
+        "run_id": run.run_id,
+        "path": str(run.root),
+        "index": asdict(record) if record else None,
+        "config": run.read_config(),
+        "summary": _safe_summary(run),
+        "metrics": run.read_metrics(),
+        "files": files,
+    }
 
 
 def show_run(args: argparse.Namespace) -> int:

@@ -21,21 +21,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="sweep_command", metavar="COMMAND", required=True)
 
     create = commands.add_parser("create", help="create a sweep and queue its first trials")
-    create.add_argument("sweep_name", metavar="NAME", nargs="?", default=None,
-                        help="the sweep's name: letters, digits, - and _ (or --name; default: sweep-<date>-<time>)")
+    create.add_argument(
+        "sweep_name",
+        metavar="NAME",
+        nargs="?",
+        default=None,
+        help="the sweep's name: letters, digits, - and _ (or --name; default: sweep-<date>-<time>)",
+    )
     create.add_argument("--space", required=True, metavar="FILE", help="search space, YAML or JSON (docs/sweeps.md)")
     create.add_argument("--trials", type=int, required=True, metavar="N", help="trials in all")
     create.add_argument("--parallel", type=int, default=2, metavar="K", help="trials in flight at a time (default 2)")
-    create.add_argument("--metric", default="val_accuracy", choices=tuple(METRICS),
-                        help="per-epoch validation metric a trial is judged on (its best epoch; default val_accuracy)")
-    create.add_argument("--direction", default=None, choices=("maximize", "minimize"),
-                        help="default: maximize, minimize for val_loss")
+    create.add_argument(
+        "--metric",
+        default="val_accuracy",
+        choices=tuple(METRICS),
+        help="per-epoch validation metric a trial is judged on (its best epoch; default val_accuracy)",
+    )
+    create.add_argument(
+        "--direction", default=None, choices=("maximize", "minimize"), help="default: maximize, minimize for val_loss"
+    )
     create.add_argument("--sampler", default="tpe", choices=SAMPLERS, help="default tpe")
     create.add_argument("--pruner", default="median", choices=PRUNERS, help="default median")
-    create.add_argument("--pruner-startup-trials", type=int, default=5,
-                        help="median pruner: trials that complete before any is pruned (default 5)")
-    create.add_argument("--pruner-warmup-epochs", type=int, default=0,
-                        help="median pruner: epochs of each trial never pruned (default 0)")
+    create.add_argument(
+        "--pruner-startup-trials",
+        type=int,
+        default=5,
+        help="median pruner: trials that complete before any is pruned (default 5)",
+    )
+    create.add_argument(
+        "--pruner-warmup-epochs",
+        type=int,
+        default=0,
+        help="median pruner: epochs of each trial never pruned (default 0)",
+    )
     create.add_argument("--sampler-seed", type=int, default=0, help="seed of the sampler (default 0)")
     add_training_options(create, preset_default="fast_cpu", threads=False)
     create.add_argument("--start-worker", action="store_true", help="start a background worker if none is alive")
@@ -63,8 +81,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     for sub in (create, listing, show, stop, resume):
         sub.add_argument("--runs-root", default=None, help="runs root (default: $FER_RUNS_DIR or ./runs)")
-        sub.add_argument("--storage", default=None, metavar="URL",
-                         help="sweeps database URL (default: $FER_SWEEPS_DB, else sweeps.sqlite in the runs root)")
+        sub.add_argument(
+            "--storage",
+            default=None,
+            metavar="URL",
+            help="sweeps database URL (default: $FER_SWEEPS_DB, else sweeps.sqlite in the runs root)",
+        )
 
 
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
@@ -80,10 +102,19 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
     if args.sweep_name and args.name and args.sweep_name != args.name:
         raise ConfigError(f"two sweep names given: '{args.sweep_name}' and --name {args.name}")
     return SweepConfig(
-        name=name, space=space.to_dict(), trials=args.trials, parallel=args.parallel, metric=args.metric,
-        direction=args.direction or METRICS[args.metric], sampler=args.sampler, pruner=args.pruner,
-        pruner_startup_trials=args.pruner_startup_trials, pruner_warmup_epochs=args.pruner_warmup_epochs,
-        seed=args.sampler_seed, base_spec=base)
+        name=name,
+        space=space.to_dict(),
+        trials=args.trials,
+        parallel=args.parallel,
+        metric=args.metric,
+        direction=args.direction or METRICS[args.metric],
+        sampler=args.sampler,
+        pruner=args.pruner,
+        pruner_startup_trials=args.pruner_startup_trials,
+        pruner_warmup_epochs=args.pruner_warmup_epochs,
+        seed=args.sampler_seed,
+        base_spec=base,
+    )
 
 
 def create_command(args: argparse.Namespace) -> int:
@@ -98,8 +129,21 @@ def create_command(args: argparse.Namespace) -> int:
 def list_command(args: argparse.Namespace) -> int:
     rows = list_sweeps(args.runs_root, url=args.storage)
     if args.json:
-        print(json.dumps([{"name": r.name, "status": r.status, "message": r.message, "created_at": r.created_at,
-                           "config": r.config.to_dict()} for r in rows], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": r.name,
+                        "status": r.status,
+                        "message": r.message,
+                        "created_at": r.created_at,
+                        "config": r.config.to_dict(),
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not rows:
         print("no sweeps (create one with `fer sweep create`)")
@@ -107,17 +151,30 @@ def list_command(args: argparse.Namespace) -> int:
     for row in rows:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))
         config = row.config
-        print(f"{row.name}  {row.status}  {config.trials} trials x{config.parallel}  {config.direction} "
-              f"{config.metric}  {config.sampler}/{config.pruner}  {created}"
-              + (f"  ({row.message})" if row.message else ""))
+        print(
+            f"{row.name}  {row.status}  {config.trials} trials x{config.parallel}  {config.direction} "
+            f"{config.metric}  {config.sampler}/{config.pruner}  {created}"
+            + (f"  ({row.message})" if row.message else "")
+        )
     return 0
 
 
 def show_command(args: argparse.Namespace) -> int:
     view = view_sweep(args.sweep_name, args.runs_root, url=args.storage)
     if args.json:
-        print(json.dumps({"name": view.row.name, "status": view.row.status, "message": view.row.message,
-                          "config": view.row.config.to_dict(), "best": view.best, "trials": view.trials}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "name": view.row.name,
+                    "status": view.row.status,
+                    "message": view.row.message,
+                    "config": view.row.config.to_dict(),
+                    "best": view.best,
+                    "trials": view.trials,
+                },
+                indent=2,
+            )
+        )
         return 0
     config = view.row.config
     counts = ", ".join(f"{n} {state}" for state, n in sorted(view.counts().items())) or "no trials yet"
@@ -125,12 +182,16 @@ def show_command(args: argparse.Namespace) -> int:
     if view.row.message:
         print(f"  note: {view.row.message}")
     if view.best:
-        print(f"  best: trial {view.best['trial']}  {config.metric}={view.best['value']:.4f}  run {view.best['run_id']}")
+        print(
+            f"  best: trial {view.best['trial']}  {config.metric}={view.best['value']:.4f}  run {view.best['run_id']}"
+        )
         print(f"        {_params_text(view.best['params'])}")
     for trial in view.trials:
         value = f"{trial['value']:.4f}" if trial["value"] is not None else "-"
-        print(f"  #{trial['trial']:<3} {trial['state']:<8} {value:>8}  job {trial['job_id'] or '-'}"
-              f" ({trial['job_state'] or '-'})  run {trial['run_id'] or '-'}  {_params_text(trial['params'])}")
+        print(
+            f"  #{trial['trial']:<3} {trial['state']:<8} {value:>8}  job {trial['job_id'] or '-'}"
+            f" ({trial['job_state'] or '-'})  run {trial['run_id'] or '-'}  {_params_text(trial['params'])}"
+        )
     return 0
 
 

@@ -51,7 +51,7 @@ def save_cached(path: Path, dataset: FerDataset) -> None:
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, allow_pickle=False, **arrays)
 
     atomic_write(path, write)
 

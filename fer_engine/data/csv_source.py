@@ -56,7 +56,7 @@ def read_fer_csv(handle: IO[bytes] | str, name: str, policy: BadItemPolicy) -> R
             policy.report(where, f"emotion {_cell(emotions[index])} is not a class id 0-{len(FER_CLASS_NAMES) - 1}")
             continue
         split = "train" if usages is None else USAGE_TO_SPLIT.get(usages[index])
-        if split is None:
+        if split is None and usages is not None:  # only a Usage column can name an unknown split
             policy.report(where, f"Usage {_cell(usages[index])} is not one of {', '.join(USAGE_TO_SPLIT)}")
             continue
         pixels, problem = _parse_pixels(pixel_strings[index])

@@ -49,9 +49,9 @@ def decode_image_bytes(data: bytes, size: int = FER_IMAGE_SIZE) -> np.ndarray:
             # Let libjpeg decode the luminance plane at a reduced scale (>= size): much cheaper for big photos.
             image.draft("L", (size, size))
         image.load()  # surfaces truncated / corrupt data here, not later
-        if "exif" in image.info:  # camera photos: honour the orientation tag (skipped cheaply otherwise)
-            image = ImageOps.exif_transpose(image)
-        return to_fer_gray(image, size)
+        # Camera photos: honour the orientation tag (skipped cheaply otherwise).
+        upright = ImageOps.exif_transpose(image) if "exif" in image.info else image
+        return to_fer_gray(upright, size)
 
 
 def _pil_luminance(image: Image.Image) -> np.ndarray:
@@ -105,7 +105,7 @@ def _square_resize(gray: np.ndarray, size: int) -> np.ndarray:
         raise ValueError("empty image")
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    square = np.ascontiguousarray(gray[top : top + side, left : left + side], dtype=np.float32)
+    square: np.ndarray = np.ascontiguousarray(gray[top : top + side, left : left + side], dtype=np.float32)
     if side != size:
         interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
         square = cv2.resize(square, (size, size), interpolation=interpolation)

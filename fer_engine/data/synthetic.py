@@ -144,7 +144,9 @@ def write_zip_bomb(path: str | Path, member: str, uncompressed_mib: int, *, extr
     crc = 0
     for _ in range(uncompressed_mib):
         crc = zlib.crc32(zeros, crc)
-    entries = [(name, data, 0, zlib.crc32(data), len(data), len(data)) for name, data in (extra_members or {}).items()]
+    # (name, stored bytes or None for the bomb, method, crc32, compressed size, uncompressed size)
+    entries: list[tuple[str, bytes | None, int, int, int, int]] = [
+        (name, data, 0, zlib.crc32(data), len(data), len(data)) for name, data in (extra_members or {}).items()]
     entries.append((member, None, 8, crc, len(block) * uncompressed_mib + len(final), uncompressed_mib << 20))
     path = Path(path)
     central, offset = b"", 0

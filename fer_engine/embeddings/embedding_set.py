@@ -11,7 +11,7 @@ import numpy as np
 from fer_engine.classes import FER_CLASS_NAMES, SPLIT_NAMES
 from fer_engine.errors import DataError
 from fer_engine.io_utils import atomic_write
-from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.layout import WEIGHTS_FILE, RunPaths
 
 
 @dataclass
@@ -48,7 +48,7 @@ class EmbeddingSet:
 def checkpoint_sha256(checkpoint_dir: str | Path) -> str:
     """SHA-256 of a checkpoint's weights file, stored with embeddings so stale ones can be detected."""
     digest = hashlib.sha256()
-    with open(Path(checkpoint_dir) / "model.safetensors", "rb") as handle:
+    with open(Path(checkpoint_dir) / WEIGHTS_FILE, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -72,7 +72,9 @@ def save_embeddings(embedding_set: EmbeddingSet, path: str | Path, *, compact: b
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:  # a handle, so numpy does not append '.npz' to the temp name
-            (np.savez_compressed if compact else np.savez)(handle, **arrays)
+            # numpy's stub lets a **dict key land on `allow_pickle: bool`; no array here is named so (passing
+            # allow_pickle=False instead needs numpy>=2.1, and requirements.txt allows 1.26).
+            (np.savez_compressed if compact else np.savez)(handle, **arrays)  # type: ignore[arg-type]
 
     return atomic_write(path, write)
 

@@ -14,8 +14,7 @@ from fer_engine.classes import SPLIT_NAMES
 from fer_engine.data.dataset import FerDataset
 from fer_engine.device import resolve_device, resolve_precision
 from fer_engine.embeddings.embedding_set import EmbeddingSet, checkpoint_sha256, save_embeddings
-from fer_engine.errors import DataError
-from fer_engine.inference import TTA_MODES, run_inference
+from fer_engine.inference import check_tta_mode, run_inference
 from fer_engine.runs.layout import RunPaths
 
 __all__ = ["EmbeddingSet", "embed_run", "embed_splits"]
@@ -32,8 +31,7 @@ def embed_splits(
     precision: str = "auto",
 ) -> dict[str, EmbeddingSet]:
     """Embeddings and logits of each requested split (default: every split the dataset has)."""
-    if tta not in TTA_MODES:
-        raise DataError(f"unknown TTA mode '{tta}' (choose from {', '.join(TTA_MODES)})")
+    check_tta_mode(tta)
     torch_device = resolve_device(device)
     resolved_precision = resolve_precision(precision, torch_device)
     model = model.to(torch_device)

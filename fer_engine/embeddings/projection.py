@@ -8,8 +8,10 @@ small run or a filtered subset still gets a map.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -17,13 +19,20 @@ import pandas as pd
 from fer_engine.embeddings.embedding_set import EmbeddingSet
 from fer_engine.errors import ConfigError
 from fer_engine.io_utils import atomic_write, atomic_write_json
-from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.layout import PROJECTIONS_DIR, RunPaths
 
 PROJECTION_METHODS = ("UMAP", "PCA", "t-SNE")
 
 
-def project(embeddings: np.ndarray, method: str, *, neighbors: int = 15, min_dist: float = 0.1,
-            perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
+def project(
+    embeddings: np.ndarray,
+    method: str,
+    *,
+    neighbors: int = 15,
+    min_dist: float = 0.1,
+    perplexity: float = 30.0,
+    seed: int = 0,
+) -> np.ndarray:
     """(N, D) -> (N, 2) float32 with the named method (case-insensitive), seeded so a map is reproducible."""
     canonical = canonical_method(method)
     data = np.asarray(embeddings, dtype=np.float32)
@@ -37,13 +46,19 @@ def project(embeddings: np.ndarray, method: str, *, neighbors: int = 15, min_dis
     elif canonical == "t-SNE":
         from sklearn.manifold import TSNE
 
-        points = TSNE(n_components=2, perplexity=min(perplexity, (count - 1) / 3), init="pca",
-                      random_state=seed).fit_transform(data)
+        points = TSNE(
+            n_components=2, perplexity=min(perplexity, (count - 1) / 3), init="pca", random_state=seed
+        ).fit_transform(data)
     else:
         import umap
 
-        reducer = umap.UMAP(n_components=2, n_neighbors=max(2, min(neighbors, count - 1)), min_dist=min_dist,
-                            random_state=seed, n_jobs=1)  # seeded UMAP runs on one thread anyway
+        reducer = umap.UMAP(
+            n_components=2,
+            n_neighbors=max(2, min(neighbors, count - 1)),
+            min_dist=min_dist,
+            random_state=seed,
+            n_jobs=1,
+        )  # seeded UMAP runs on one thread anyway
         points = reducer.fit_transform(data)
     return np.asarray(points, dtype=np.float32)
 
@@ -60,9 +75,26 @@ def sample_rows(count: int, max_points: int, seed: int = 0) -> np.ndarray:
 # sidecar of the settings, written by `fer project` and by example export, read by the Embeddings page so a
 # first visit needs no UMAP run.
 
-MAPS_DIR = "projections"
-DEFAULT_MAP_SETTINGS: dict[str, float | int] = {"neighbors": 15, "min_dist": 0.1, "perplexity": 30.0, "seed": 0,
-                                                "max_points": 4000}
+MAPS_DIR = PROJECTIONS_DIR
+
+
+class MapDefaults(TypedDict):
+    """A value for every map setting, whichever method uses it."""
+
+    neighbors: int
+    min_dist: float
+    perplexity: float
+    seed: int
+    max_points: int
+
+
+DEFAULT_MAP_SETTINGS: MapDefaults = {
+    "neighbors": 15,
+    "min_dist": 0.1,
+    "perplexity": 30.0,
+    "seed": 0,
+    "max_points": 4000,
+}
 """The Embeddings page's default settings; a stored map made with them is what its first visit shows."""
 _METHOD_PARAMS = {"UMAP": ("neighbors", "min_dist", "seed"), "PCA": ("seed",), "t-SNE": ("perplexity", "seed")}
 
@@ -87,14 +119,42 @@ def estimate_seconds(method: str, n_points: int, *, first_use: bool = True) -> f
     return _SECONDS_PER_POINT[canonical] * n_points + (_FIRST_USE_SECONDS[canonical] if first_use else 0.0)
 
 
-def map_settings(method: str, *, max_points: int, **params: float | int) -> dict[str, object]:
+class ProjectionParams(TypedDict, total=False):
+    """Keyword parameters of `project`; a method's map records only those it uses."""
+
+    neighbors: int
+    min_dist: float
+    perplexity: float
+    seed: int
+
+
+class MapSettings(ProjectionParams):
+    """What identifies a stored map (its JSON sidecar): method, sample size and the method's parameters."""
+
+    method: str
+    max_points: int
+
+
+def projection_params(method: str, **params: float | int) -> ProjectionParams:
+    """The parameters `method` uses, typed as `project` takes them, defaults filled in from DEFAULT_MAP_SETTINGS."""
+    uses = _METHOD_PARAMS[canonical_method(method)]
+    defaults = DEFAULT_MAP_SETTINGS
+    chosen = ProjectionParams()
+    if "neighbors" in uses:
+        chosen["neighbors"] = int(params.get("neighbors", defaults["neighbors"]))
+    if "min_dist" in uses:
+        chosen["min_dist"] = float(params.get("min_dist", defaults["min_dist"]))
+    if "perplexity" in uses:
+        chosen["perplexity"] = float(params.get("perplexity", defaults["perplexity"]))
+    chosen["seed"] = int(params.get("seed", defaults["seed"]))  # every method is seeded
+    return chosen
+
+
+def map_settings(method: str, *, max_points: int, **params: float | int) -> MapSettings:
     """The settings that identify a map: method, max_points and the parameters that method uses."""
-    canonical = canonical_method(method)
-    merged = {**DEFAULT_MAP_SETTINGS, **params}
-    settings: dict[str, object] = {"method": canonical, "max_points": int(max_points)}
-    for name in _METHOD_PARAMS[canonical]:
-        settings[name] = float(merged[name]) if name in ("min_dist", "perplexity") else int(merged[name])
-    return settings
+    return MapSettings(
+        method=canonical_method(method), max_points=int(max_points), **projection_params(method, **params)
+    )
 
 
 def map_file(run: RunPaths, split: str, method: str) -> Path:
@@ -111,19 +171,28 @@ class StoredMap:
     settings: dict[str, object]
 
 
-def compute_map(embedding_set: EmbeddingSet, method: str, *, max_points: int = 4000,
-                **params: float | int) -> tuple[pd.DataFrame, dict[str, object]]:
+def compute_map(
+    embedding_set: EmbeddingSet,
+    method: str,
+    *,
+    max_points: int = DEFAULT_MAP_SETTINGS["max_points"],
+    **params: float | int,
+) -> tuple[pd.DataFrame, dict[str, object]]:
     """Project a seeded sample of `embedding_set` -> (frame of x, y, key, true/predicted class; its settings)."""
-    settings = map_settings(method, max_points=max_points, **params)
-    rows = sample_rows(len(embedding_set), int(max_points), int(settings["seed"]))
-    method_params = {k: v for k, v in settings.items() if k not in ("method", "max_points")}
-    points = project(embedding_set.embeddings[rows], str(settings["method"]), **method_params)
+    method_params = projection_params(method, **params)
+    settings = MapSettings(method=canonical_method(method), max_points=int(max_points), **method_params)
+    rows = sample_rows(len(embedding_set), settings["max_points"], method_params["seed"])
+    points = project(embedding_set.embeddings[rows], settings["method"], **method_params)
     names = list(embedding_set.class_names)
-    frame = pd.DataFrame({
-        "x": points[:, 0], "y": points[:, 1], "key": embedding_set.keys[rows],
-        "true_class": [names[i] for i in embedding_set.labels[rows]],
-        "predicted_class": [names[i] for i in embedding_set.softmax_predictions[rows]],
-    })
+    frame = pd.DataFrame(
+        {
+            "x": points[:, 0],
+            "y": points[:, 1],
+            "key": embedding_set.keys[rows],
+            "true_class": [names[i] for i in embedding_set.labels[rows]],
+            "predicted_class": [names[i] for i in embedding_set.softmax_predictions[rows]],
+        }
+    )
     return frame, {**settings, "n_points": len(rows), "split": embedding_set.split}
 
 
@@ -134,14 +203,22 @@ def write_map(frame: pd.DataFrame, settings: dict[str, object], path: Path) -> P
     return path
 
 
-def store_map(run: RunPaths, embedding_set: EmbeddingSet, method: str = "UMAP", **settings: float | int) -> Path:
+def store_map(
+    run: RunPaths,
+    embedding_set: EmbeddingSet,
+    method: str = "UMAP",
+    *,
+    max_points: int = DEFAULT_MAP_SETTINGS["max_points"],
+    **params: float | int,
+) -> Path:
     """Compute and store the map of a run's split, where the Embeddings page looks for it first."""
-    frame, recorded = compute_map(embedding_set, method, **settings)
+    frame, recorded = compute_map(embedding_set, method, max_points=max_points, **params)
     return write_map(frame, recorded, map_file(run, embedding_set.split, method))
 
 
-def load_stored_map(run: RunPaths, split: str, method: str, settings: dict[str, object],
-                    keys: np.ndarray) -> StoredMap | None:
+def load_stored_map(
+    run: RunPaths, split: str, method: str, settings: Mapping[str, object], keys: np.ndarray
+) -> StoredMap | None:
     """The stored map of (split, method) when it was made with `settings` over exactly these point `keys`.
 
     Anything else (no map, other settings, a re-embedded split with other points, a damaged file) gives None,

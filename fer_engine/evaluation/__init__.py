@@ -1,5 +1,3 @@
-"""Metrics of a head on a split, the paper's published numbers as data, and the paper-layout report."""
+"""Scores of a run's heads on each split, stored evaluations, cross-dataset scoring and the paper-layout report.
 
-from fer_engine.evaluation.metrics import ClassificationMetrics, classification_metrics
-
-__all__ = ["ClassificationMetrics", "classification_metrics"]
+Metrics and the paper's numbers live one layer lower, in `fer_engine.scoring`."""

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
@@ -27,10 +28,11 @@ from sklearn import metrics as skm
 from fer_engine.classes import ALL_SPLITS, SPLIT_NAMES, canonical_class_name
 from fer_engine.data.dataset import FerDataset
 from fer_engine.errors import DataError
-from fer_engine.evaluation.evaluate import SOFTMAX_HEAD, run_of_checkpoint, run_protocol
-from fer_engine.evaluation.metrics import ClassificationMetrics, classification_metrics
+from fer_engine.evaluation.evaluate import SOFTMAX_HEAD, run_protocol
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.resolve import run_of_checkpoint
+from fer_engine.scoring.metrics import ClassificationMetrics, classification_metrics
 
 EVALUATION_SPLITS = (ALL_SPLITS, *SPLIT_NAMES)
 PHOTO_PATH_TAG = "photo"
@@ -66,8 +68,13 @@ class PhotoPathCounts:
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"no_face": self.no_face, "unreadable": self.unreadable, "several_faces": self.several_faces,
-                "no_face_by_class": dict(self.no_face_by_class), "errors": self.errors[:5]}
+        return {
+            "no_face": self.no_face,
+            "unreadable": self.unreadable,
+            "several_faces": self.several_faces,
+            "no_face_by_class": dict(self.no_face_by_class),
+            "errors": self.errors[:5],
+        }
 
 
 @dataclass
@@ -107,8 +114,11 @@ def split_images(dataset: FerDataset, split: str) -> tuple[np.ndarray, np.ndarra
     parts = [dataset.split(name) for name in names]
     if not parts:
         raise DataError(f"{dataset.source or 'the dataset'} holds no images")
-    return (np.concatenate([part.images for part in parts]), np.concatenate([part.labels for part in parts]),
-            np.concatenate([part.keys for part in parts]))
+    return (
+        np.concatenate([part.images for part in parts]),
+        np.concatenate([part.labels for part in parts]),
+        np.concatenate([part.keys for part in parts]),
+    )
 
 
 def scoring_set(dataset: FerDataset, split: str, model_class_names: list[str] | tuple[str, ...]) -> ScoringSet:
@@ -131,20 +141,30 @@ def scoring_set(dataset: FerDataset, split: str, model_class_names: list[str] | 
             f"none of the classes of {dataset.source or 'the dataset'} ({', '.join(sorted(mapping))}) match the "
             f"model's classes ({', '.join(model_class_names)}), even through the aliases"
         )
-    return ScoringSet(images[kept], model_labels[kept], keys[kept], split, dict(sorted(mapping.items())),
-                      dict(sorted(skipped.items())))
+    return ScoringSet(
+        images[kept],
+        model_labels[kept],
+        keys[kept],
+        split,
+        dict(sorted(mapping.items())),
+        dict(sorted(skipped.items())),
+    )
 
 
-def present_class_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], *, split: str,
-                          head: str, protocol: dict[str, Any]) -> ClassificationMetrics:
+def present_class_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], *, split: str, head: str, protocol: dict[str, Any]
+) -> ClassificationMetrics:
     """`classification_metrics`, with macro P/R/F1 averaged over the classes present in `y_true` only.
 
     A class the data lacks has no recall to measure; averaging its zero F1 in would punish the model for the
     dataset's choice of classes. Its predictions still count as errors of the true classes.
     """
     present = np.unique(y_true)
-    protocol = {**protocol, "macro_over": [class_names[i] for i in present],
-                "classes_absent": [name for i, name in enumerate(class_names) if i not in set(present.tolist())]}
+    protocol = {
+        **protocol,
+        "macro_over": [class_names[i] for i in present],
+        "classes_absent": [name for i, name in enumerate(class_names) if i not in set(present.tolist())],
+    }
     metrics = classification_metrics(y_true, y_pred, class_names, split=split, head=head, protocol=protocol)
     precision, recall, f1, _ = skm.precision_recall_fscore_support(
         y_true, y_pred, labels=present, average="macro", zero_division=0
@@ -153,8 +173,9 @@ def present_class_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: l
     return metrics
 
 
-def predict_crops(predictor: Any, images: np.ndarray,
-                  on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+def predict_crops(
+    predictor: Any, images: np.ndarray, on_progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
     """Class ids of 48x48 face crops fed to the model as they are (the `fer evaluate` input)."""
     predictions = []
     for start in range(0, len(images), CROP_BATCH):
@@ -185,8 +206,13 @@ def largest_face_crop(predictor: Any, rgb: np.ndarray) -> tuple[np.ndarray | Non
     return crops[int(np.argmax([box.w * box.h for box in boxes]))], len(boxes)
 
 
-def predict_photos(predictor: Any, sources: Iterator[tuple[str, Any]], labels: np.ndarray, class_names: list[str],
-                   on_progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, PhotoPathCounts]:
+def predict_photos(
+    predictor: Any,
+    sources: Iterator[tuple[str, Any]],
+    labels: np.ndarray,
+    class_names: list[str],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, PhotoPathCounts]:
     """Class ids through the photo path (decode as `fer predict` does, detect, frame, level); NO_FACE when no
     face is found. An image with several faces is scored on its largest (a labelled set shows one subject)."""
     from fer_engine.predict.image_io import read_rgb
@@ -293,32 +319,39 @@ def evaluate_on_dataset(
     scoring = scoring_set(dataset, split, class_names)
     photo = None
     if through_photo_path:
-        y_pred, photo = predict_photos(predictor, photo_sources(dataset, scoring), scoring.labels, class_names,
-                                       on_progress)
+        y_pred, photo = predict_photos(
+            predictor, photo_sources(dataset, scoring), scoring.labels, class_names, on_progress
+        )
     else:
         y_pred = predict_crops(predictor, scoring.images, on_progress)
     run = run_of_checkpoint(checkpoint_dir)
-    protocol = run_protocol(run) if run is not None else {
-        "selected_on": predictor.card.extra.get("selected_on", "val"),
-        "pretrained": bool(predictor.card.extra.get("pretrained")),
-        "ensemble": False,
-        "checkpoint": str(checkpoint_dir),
-        "arch": predictor.card.arch,
-    }
+    protocol = (
+        run_protocol(run)
+        if run is not None
+        else {
+            "selected_on": predictor.card.extra.get("selected_on", "val"),
+            "pretrained": bool(predictor.card.extra.get("pretrained")),
+            "ensemble": False,
+            "checkpoint": str(checkpoint_dir),
+            "arch": predictor.card.arch,
+        }
+    )
     key = evaluation_key(dataset, split, through_photo_path)
-    protocol.update({
-        "tta": tta,
-        "data_source": dataset.source,
-        "dataset_name": dataset_slug(dataset),
-        "dataset_fingerprint": dataset.fingerprint,
-        "dataset_split": split,
-        "input": "photo path (detect, FER framing, eye levelling)" if through_photo_path else "face crops",
-        "detector": predictor.detector_name if through_photo_path else None,
-        "class_mapping": scoring.mapping,
-        "skipped_classes": scoring.skipped_classes,
-        "images_scored": int(len(scoring.labels)),
-        "photo_path": photo.to_dict() if photo else None,
-    })
+    protocol.update(
+        {
+            "tta": tta,
+            "data_source": dataset.source,
+            "dataset_name": dataset_slug(dataset),
+            "dataset_fingerprint": dataset.fingerprint,
+            "dataset_split": split,
+            "input": "photo path (detect, FER framing, eye levelling)" if through_photo_path else "face crops",
+            "detector": predictor.detector_name if through_photo_path else None,
+            "class_mapping": scoring.mapping,
+            "skipped_classes": scoring.skipped_classes,
+            "images_scored": int(len(scoring.labels)),
+            "photo_path": photo.to_dict() if photo else None,
+        }
+    )
     metrics = present_class_metrics(scoring.labels, y_pred, class_names, split=key, head=head, protocol=protocol)
     result = CrossDatasetResult(metrics, scoring, photo, key)
     if save:

@@ -7,8 +7,9 @@ evaluation files go to `reports/evaluation_<split>_<head>.json`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fer_engine.classes import SPLIT_NAMES
 from fer_engine.data.dataset import FerDataset
@@ -19,10 +20,11 @@ from fer_engine.embeddings.embedding_set import (
     load_embeddings,
 )
 from fer_engine.errors import ModelError
-from fer_engine.evaluation.metrics import ClassificationMetrics, classification_metrics
 from fer_engine.heads.fitting import FIT_SPLIT, fitted_head_names, load_fitted_head
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.resolve import run_of_checkpoint
+from fer_engine.scoring.metrics import ClassificationMetrics, classification_metrics
 
 SOFTMAX_HEAD = "softmax"
 
@@ -146,14 +148,6 @@ def stored_evaluations(run: RunPaths) -> dict[tuple[str, str], ClassificationMet
             metrics = ClassificationMetrics.from_dict(json.loads(path.read_text()))
             found[(metrics.split, metrics.head)] = metrics
     return found
-
-
-def run_of_checkpoint(checkpoint_dir: Path) -> RunPaths | None:
-    """The run folder a checkpoint belongs to (`<run>/checkpoint`), or None for a bare checkpoint folder."""
-    parent = Path(checkpoint_dir).parent
-    if Path(checkpoint_dir).name == "checkpoint" and ((parent / "config.json").exists() or (parent / "heads").is_dir()):
-        return RunPaths(parent)
-    return None
 
 
 def evaluate_checkpoint(

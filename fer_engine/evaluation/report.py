@@ -19,12 +19,12 @@ from fer_engine.evaluation.evaluate import (
     run_protocol,
     stored_evaluations,
 )
-from fer_engine.evaluation.metrics import TRAINING_ACCURACY_LABEL, ClassificationMetrics
-from fer_engine.evaluation.paper_results import LEAK_NOTE, PAPER_DOI, PaperResult, paper_loss_family, paper_result
 from fer_engine.heads.fitting import HeadRecord, head_record_file
 from fer_engine.heads.registry import HEAD_SPECS
 from fer_engine.io_utils import atomic_write_text
 from fer_engine.runs.layout import RunPaths
+from fer_engine.scoring.metrics import TRAINING_ACCURACY_LABEL, ClassificationMetrics
+from fer_engine.scoring.paper_results import LEAK_NOTE, PAPER_DOI, PaperResult, paper_loss_family, paper_result
 
 METHODS = (SOFTMAX_HEAD, "mlp", "svm", "rf", "xgboost")
 REPORT_SPLITS = ("val", "test", "train")

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_engine.evaluation.metrics import ClassificationMetrics
 from fer_engine.runs.layout import RunPaths
+from fer_engine.scoring.metrics import ClassificationMetrics
 
 EVALUATION_PREFIX = "evaluation_"
 SPLIT_ORDER = ("val", "test", "train")
@@ -24,8 +24,10 @@ def evaluated_splits(run: RunPaths) -> list[str]:
     """Splits with at least one evaluation file in the run's reports folder (val, test, train first)."""
     if not run.reports_dir.is_dir():
         return []
-    found = {path.stem[len(EVALUATION_PREFIX):].partition("_")[0]
-             for path in run.reports_dir.glob(f"{EVALUATION_PREFIX}*.json")}
+    found = {
+        path.stem[len(EVALUATION_PREFIX) :].partition("_")[0]
+        for path in run.reports_dir.glob(f"{EVALUATION_PREFIX}*.json")
+    }
     return [split for split in SPLIT_ORDER if split in found] + sorted(found - set(SPLIT_ORDER))
 
 
@@ -41,7 +43,7 @@ def run_evaluations(run: RunPaths, split: str) -> dict[str, ClassificationMetric
     for path in sorted(run.reports_dir.glob(f"{prefix}*.json")):
         metrics = _read_metrics(path)
         if metrics is not None:
-            results[path.stem[len(prefix):]] = metrics
+            results[path.stem[len(prefix) :]] = metrics
     return dict(sorted(results.items(), key=lambda item: (item[0] != SOFTMAX_HEAD, item[0])))
 
 
@@ -67,14 +69,26 @@ def headline_metrics(run: RunPaths, split: str = HEADLINE_SPLIT) -> Headline | N
     evaluation_file = run.evaluation_file(split, SOFTMAX_HEAD)
     metrics = _read_metrics(evaluation_file)
     if metrics is not None:
-        return Headline(split, metrics.accuracy, metrics.macro_f1, str(metrics.protocol.get("tta", "none")),
-                        "evaluation of the stored checkpoint (softmax)", evaluation_file)
+        return Headline(
+            split,
+            metrics.accuracy,
+            metrics.macro_f1,
+            str(metrics.protocol.get("tta", "none")),
+            "evaluation of the stored checkpoint (softmax)",
+            evaluation_file,
+        )
     summary = _read_json(run.summary)
     accuracy = summary.get(f"best_{split}_accuracy")
     if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool):
         macro_f1 = summary.get(f"best_{split}_macro_f1")
-        return Headline(split, float(accuracy), float(macro_f1) if isinstance(macro_f1, (int, float)) else None,
-                        "none", "training log, best epoch (not evaluated yet)", run.summary)
+        return Headline(
+            split,
+            float(accuracy),
+            float(macro_f1) if isinstance(macro_f1, (int, float)) else None,
+            "none",
+            "training log, best epoch (not evaluated yet)",
+            run.summary,
+        )
     return None
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -20,13 +21,13 @@ from sklearn.pipeline import Pipeline
 from fer_engine.classes import SPLIT_NAMES
 from fer_engine.embeddings.embedding_set import EmbeddingSet, load_embeddings
 from fer_engine.errors import ConfigError, ModelError
-from fer_engine.evaluation.metrics import ClassificationMetrics, classification_metrics
 from fer_engine.heads.base import CLASSIFIER_STEP
 from fer_engine.heads.persistence import head_file, load_estimator, save_estimator, storage_of
 from fer_engine.heads.registry import HEAD_NAMES, class_weight_fit_params, create_head, get_head_spec
 from fer_engine.heads.search import PAPER_CV_FOLDS, PAPER_N_ITER, random_search, stratified_subsample
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.runs.layout import RunPaths
+from fer_engine.scoring.metrics import ClassificationMetrics, classification_metrics
 
 FIT_SPLIT = "train"
 SUMMARY_KEYS = ("accuracy", "balanced_accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1")
@@ -82,7 +83,7 @@ class FittedHead:
 
     def score(self, embedding_set: EmbeddingSet, protocol: dict[str, Any] | None = None) -> ClassificationMetrics:
         """Metrics on any split; on the split it was fitted on they are flagged `fitted_on_split=True`."""
-        labels = {"tta": embedding_set.tta, "head_fitted_on": self.record.fitted_on_split}
+        labels: dict[str, Any] = {"tta": embedding_set.tta, "head_fitted_on": self.record.fitted_on_split}
         fitted_sha, set_sha = self.record.embeddings_checkpoint_sha256, embedding_set.checkpoint_sha256
         if fitted_sha and set_sha and fitted_sha != set_sha:
             # Legitimate for a re-saved checkpoint (the shipped fp16 copy); anything else deserves a refit.

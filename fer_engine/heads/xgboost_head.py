@@ -16,7 +16,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from xgboost import XGBClassifier
 
-from fer_engine.evaluation.paper_results import PAPER_XGBOOST_SEARCH
 from fer_engine.heads.base import XGBOOST_JSON_STORAGE, HeadSpec
 
 try:  # scikit-learn >= 1.6
@@ -151,8 +150,6 @@ def build_xgboost(*, class_weight: str | dict | None = None, random_state: int =
     """XGBoost (hist) with 300 rounds of depth-6 trees; `**params` override any XGBoostHead argument."""
     return XGBoostHead(class_weight=class_weight, random_state=random_state, **params)
 
-
-PAPER_BEST_PARAMS: dict = dict(PAPER_XGBOOST_SEARCH["best_params"])
 
 # Every value of the paper's best configuration is in its list, so the search can find it.
 SEARCH_SPACE = {

@@ -14,21 +14,51 @@ from fer_engine.errors import ConfigError
 _PR_SET_PDEATHSIG = 1
 
 
-def job_command(job_id: int, *, root: Path, lease: str, runner: str, num_devices: int,
-                parent_pid: int | None, heartbeat_s: float, grace_s: float,
-                ray_args: list[str] | None = None) -> list[str]:
+def job_command(
+    job_id: int,
+    *,
+    root: Path,
+    lease: str,
+    runner: str,
+    num_devices: int,
+    parent_pid: int | None,
+    heartbeat_s: float,
+    grace_s: float,
+    ray_args: list[str] | None = None,
+) -> list[str]:
     """`python -m fer_engine.jobs.run_job ...`, or the same under `torch.distributed.run` (torchrun) with one
     process per device when the job asked for several. With `ray_args` (a Ray-backed worker) it is always one
     process: the Ray driver, which asks the cluster for one Ray worker per device."""
-    job_args = ["fer_engine.jobs.run_job", str(job_id), "--root", str(root), "--lease", lease, "--runner", runner,
-                "--heartbeat-s", f"{heartbeat_s:g}", "--grace-s", f"{grace_s:g}", *(ray_args or [])]
+    job_args = [
+        "fer_engine.jobs.run_job",
+        str(job_id),
+        "--root",
+        str(root),
+        "--lease",
+        lease,
+        "--runner",
+        runner,
+        "--heartbeat-s",
+        f"{heartbeat_s:g}",
+        "--grace-s",
+        f"{grace_s:g}",
+        *(ray_args or []),
+    ]
     if num_devices <= 1 or ray_args:
         if parent_pid is not None:
             job_args += ["--parent-pid", str(parent_pid)]
         return [sys.executable, "-m", *job_args]
     # Under torchrun the rank processes' parent is torchrun's agent (which dies with the worker), not the worker.
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
-            f"--nproc-per-node={num_devices}", "-m", *job_args]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nnodes=1",
+        f"--nproc-per-node={num_devices}",
+        "-m",
+        *job_args,
+    ]
 
 
 def visible_devices(devices: list[str], inherited: str | None = None) -> str:

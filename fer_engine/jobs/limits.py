@@ -27,7 +27,7 @@ class JobLimits:
     max_epochs: int = 500
     max_n_iter: int = 200
     max_cv: int = 20
-    max_limit: int = 1_000_000          # images per split (--limit) and train rows for the heads (max_train)
+    max_limit: int = 1_000_000  # images per split (--limit) and train rows for the heads (max_train)
     max_queued_per_user: int = 10
 
     @classmethod
@@ -49,16 +49,26 @@ class JobLimits:
         return cls(**values)
 
 
-def check_job_size(*, epochs: int | None, n_iter: int, cv: int, limit: int | None, max_train: int | None,
-                   limits: JobLimits | None = None) -> None:
+def check_job_size(
+    *,
+    epochs: int | None,
+    n_iter: int,
+    cv: int,
+    limit: int | None,
+    max_train: int | None,
+    limits: JobLimits | None = None,
+) -> None:
     """ConfigError naming the first value above its cap (and the variable that sets the cap)."""
     limits = limits or JobLimits.from_env()
-    checks = (("epochs", epochs, limits.max_epochs, "max_epochs"),
-              ("n_iter (random search fits per head)", n_iter, limits.max_n_iter, "max_n_iter"),
-              ("cv (search folds)", cv, limits.max_cv, "max_cv"),
-              ("limit (images per split)", limit, limits.max_limit, "max_limit"),
-              ("max_train (train rows for the heads)", max_train, limits.max_limit, "max_limit"))
+    checks = (
+        ("epochs", epochs, limits.max_epochs, "max_epochs"),
+        ("n_iter (random search fits per head)", n_iter, limits.max_n_iter, "max_n_iter"),
+        ("cv (search folds)", cv, limits.max_cv, "max_cv"),
+        ("limit (images per split)", limit, limits.max_limit, "max_limit"),
+        ("max_train (train rows for the heads)", max_train, limits.max_limit, "max_limit"),
+    )
     for label, value, cap, name in checks:
         if value is not None and value > cap:
-            raise ConfigError(f"{label}={value} is above this server's cap of {cap} "
-                              f"(set {LIMIT_ENV_VARS[name]} to change it)")
+            raise ConfigError(
+                f"{label}={value} is above this server's cap of {cap} (set {LIMIT_ENV_VARS[name]} to change it)"
+            )

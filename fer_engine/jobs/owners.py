@@ -11,8 +11,8 @@ import os
 
 from fer_engine.errors import FerError
 
-LOCAL_OWNER = "local"            # old jobs (before owners were recorded) and localhost dashboard sessions
-ADMINS_ENV = "FER_ADMINS"        # comma-separated user names who may cancel/retry anyone's jobs
+LOCAL_OWNER = "local"  # old jobs (before owners were recorded) and localhost dashboard sessions
+ADMINS_ENV = "FER_ADMINS"  # comma-separated user names who may cancel/retry anyone's jobs
 
 
 class JobPermissionError(FerError):

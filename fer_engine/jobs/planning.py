@@ -37,13 +37,16 @@ class TrainingEstimate:
         """One line for people, saying it is an estimate and what it covers."""
         if self.seconds is None:
             return f"No time estimate: {self.note}."
-        return (f"Estimated training time: about {format_duration(self.seconds)} ({self.epochs} epochs x "
-                f"{self.images_per_epoch:,} images at ~{self.images_per_second:.0f} images/s, {self.note}). "
-                "An estimate: validation, embeddings and heads add to it.")
+        return (
+            f"Estimated training time: about {format_duration(self.seconds)} ({self.epochs} epochs x "
+            f"{self.images_per_epoch:,} images at ~{self.images_per_second:.0f} images/s, {self.note}). "
+            "An estimate: validation, embeddings and heads add to it."
+        )
 
 
-def estimate_training(arch: str, epochs: int, train_images: int, *, limit: int | None = None,
-                      device: str = "cpu") -> TrainingEstimate:
+def estimate_training(
+    arch: str, epochs: int, train_images: int, *, limit: int | None = None, device: str = "cpu"
+) -> TrainingEstimate:
     """Training seconds = epochs x images per epoch / the measured images/s of `arch` (CPU figures only)."""
     images = min(train_images, limit) if limit else train_images
     if not str(device).startswith(("cpu", "auto")):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 # Event keys the pipeline/trainer may use for the same thing; the first present wins.
 _STAGE_KEYS = ("stage", "pipeline_step", "phase")
@@ -14,22 +15,28 @@ _TOTAL_EPOCH_KEYS = ("total_epochs", "epochs", "num_epochs")
 _BATCH_KEYS = ("batch", "step_in_epoch", "batch_index", "iteration")
 _STEPS_PER_EPOCH_KEYS = ("steps_per_epoch", "batches_per_epoch", "num_batches", "total_batches")
 _NAME_KEYS = ("event", "type", "kind")
-_NOT_METRICS = set(_STAGE_KEYS + _EPOCH_KEYS + _TOTAL_EPOCH_KEYS + _BATCH_KEYS + _STEPS_PER_EPOCH_KEYS
-                   + _NAME_KEYS + ("step", "global_step", "time", "timestamp", "run_id", "epochs_completed",
-                                   "fraction"))
+_NOT_METRICS = set(
+    _STAGE_KEYS
+    + _EPOCH_KEYS
+    + _TOTAL_EPOCH_KEYS
+    + _BATCH_KEYS
+    + _STEPS_PER_EPOCH_KEYS
+    + _NAME_KEYS
+    + ("step", "global_step", "time", "timestamp", "run_id", "epochs_completed", "fraction")
+)
 
 
 @dataclass
 class JobProgress:
     """What a job is doing now; stored as the job's `progress_json`."""
 
-    step: str | None = None             # pipeline step: train, embed, heads, evaluate, report
-    epoch: int | None = None            # current (or last finished) epoch, 1-based as the trainer counts
+    step: str | None = None  # pipeline step: train, embed, heads, evaluate, report
+    epoch: int | None = None  # current (or last finished) epoch, 1-based as the trainer counts
     total_epochs: int | None = None
-    batch: int | None = None            # optimizer step inside the epoch
+    batch: int | None = None  # optimizer step inside the epoch
     steps_per_epoch: int | None = None
-    fraction: float | None = None       # of the current step, 0..1
-    eta_seconds: float | None = None    # of the current step, from this attempt's speed
+    fraction: float | None = None  # of the current step, 0..1
+    eta_seconds: float | None = None  # of the current step, from this attempt's speed
     metrics: dict[str, Any] = field(default_factory=dict)
     steps_done: list[str] = field(default_factory=list)  # pipeline steps finished in this attempt
     message: str | None = None
@@ -60,7 +67,7 @@ def _first(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
 class ProgressTracker:
     """Folds pipeline events into a `JobProgress` and estimates the time left from this attempt's pace."""
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.progress = JobProgress()
         self._clock = clock
         self._pace_start: tuple[float, float] | None = None  # (time, fraction) when the current step was first seen
@@ -80,8 +87,12 @@ class ProgressTracker:
         name = _first(data, _NAME_KEYS)
         if name == "step_done" and isinstance(data.get("step"), str) and data["step"] not in progress.steps_done:
             progress.steps_done.append(data["step"])
-        for attribute, keys in (("epoch", _EPOCH_KEYS), ("total_epochs", _TOTAL_EPOCH_KEYS),
-                                ("batch", _BATCH_KEYS), ("steps_per_epoch", _STEPS_PER_EPOCH_KEYS)):
+        for attribute, keys in (
+            ("epoch", _EPOCH_KEYS),
+            ("total_epochs", _TOTAL_EPOCH_KEYS),
+            ("batch", _BATCH_KEYS),
+            ("steps_per_epoch", _STEPS_PER_EPOCH_KEYS),
+        ):
             value = _first(data, keys)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 setattr(progress, attribute, int(value))
@@ -130,12 +141,30 @@ def is_epoch_end(data: dict[str, Any]) -> bool:
     name = str(_first(data, _NAME_KEYS) or "")
     if name:
         return name in ("epoch", "epoch_end", "epoch_done")
-    metrics = data.get("metrics") if isinstance(data.get("metrics"), dict) else data
-    return any(str(k).startswith("val_") for k in metrics)
+    metrics = data.get("metrics")
+    keys = metrics if isinstance(metrics, dict) else data
+    return any(str(k).startswith("val_") for k in keys)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def progress_fraction(progress: dict[str, Any] | None, state: str = "running") -> float | None:
+    """How far the job's current step is, in [0, 1]: the stored fraction, else epoch / total_epochs while
+    training; 1 for a succeeded job, None where nothing measures it."""
+    if state == "succeeded":
+        return 1.0
+    if not progress:
+        return None
+    if _is_number(progress.get("fraction")):
+        return max(0.0, min(1.0, float(progress["fraction"])))
+    if progress.get("step") not in (None, "train"):
+        return None
+    epoch, total = progress.get("epoch"), progress.get("total_epochs")
+    if _is_number(epoch) and _is_number(total) and total > 0:
+        return max(0.0, min(1.0, epoch / total))
+    return None
 
 
 def describe_progress(progress: dict[str, Any] | None, state: str = "running") -> str:

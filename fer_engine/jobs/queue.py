@@ -7,6 +7,7 @@ was taken away from them (re-queued as an orphan, cancelled), so a late writer n
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import secrets
@@ -98,7 +99,7 @@ class Job:
     run_id: str | None = None
     cancel_requested: bool = False
     lease: str | None = None
-    owner: str = LOCAL_OWNER            # who queued it: only they (or an admin) cancel or retry it
+    owner: str = LOCAL_OWNER  # who queued it: only they (or an admin) cancel or retry it
 
     @property
     def finished(self) -> bool:
@@ -154,8 +155,15 @@ class JobQueue:
         self.store.write(change)
 
     # ---- submitting and reading --------------------------------------------------------------------------------
-    def submit(self, spec: JobSpec | dict[str, Any], *, name: str = "", num_devices: int = 1,
-               max_attempts: int = DEFAULT_MAX_ATTEMPTS, owner: str | None = None) -> Job:
+    def submit(
+        self,
+        spec: JobSpec | dict[str, Any],
+        *,
+        name: str = "",
+        num_devices: int = 1,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        owner: str | None = None,
+    ) -> Job:
         """Validate `spec` (ConfigError if invalid or above the caps) and queue it for `owner` (default: the OS
         user, `operator_name()`); refused when the owner already has the most queued jobs allowed."""
         payload = spec_payload(spec)
@@ -175,7 +183,9 @@ class JobQueue:
             cursor = connection.execute(
                 "INSERT INTO jobs (name, spec_json, state, num_devices, created_at, max_attempts, owner)"
                 " VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-                (name, json.dumps(payload), num_devices, time.time(), max_attempts, owner))
+                (name, json.dumps(payload), num_devices, time.time(), max_attempts, owner),
+            )
+            assert cursor.lastrowid is not None  # sqlite3 sets it after every INSERT
             job_id = int(cursor.lastrowid)
             # Relative to the runs root: machines may mount a shared root at different paths.
             connection.execute("UPDATE jobs SET log_path = ? WHERE id = ?", (f"{JOBS_LOG_DIR}/{job_id}.log", job_id))
@@ -193,7 +203,8 @@ class JobQueue:
 
     def list(self, *, states: tuple[str, ...] | list[str] | None = None, limit: int | None = None) -> list[Job]:
         """Jobs, newest first, optionally only in some states."""
-        sql, params = "SELECT * FROM jobs", []
+        sql = "SELECT * FROM jobs"
+        params: builtins.list[str | int] = []
         if states:
             unknown = set(states) - set(JOB_STATES)
             if unknown:
@@ -215,12 +226,15 @@ class JobQueue:
 
     def has_queued(self, *, max_devices: int) -> bool:
         """Whether a queued job needs at most `max_devices` devices (one a worker of that size could take)."""
-        row = self.store.read(lambda c: c.execute(
-            "SELECT 1 FROM jobs WHERE state = 'queued' AND num_devices <= ? LIMIT 1", (max_devices,)).fetchone())
+        row = self.store.read(
+            lambda c: c.execute(
+                "SELECT 1 FROM jobs WHERE state = 'queued' AND num_devices <= ? LIMIT 1", (max_devices,)
+            ).fetchone()
+        )
         return row is not None
 
     # ---- a worker's side -----------------------------------------------------------------------------------------
-    def claim(self, worker_id: str, devices: list[str] | str, *, host: str | None = None) -> Job | None:
+    def claim(self, worker_id: str, devices: builtins.list[str] | str, *, host: str | None = None) -> Job | None:
         """Atomically take the oldest queued job that fits in `devices` (the worker's free devices), or None."""
         free = [devices] if isinstance(devices, str) else list(devices)
         if not free:
@@ -231,7 +245,8 @@ class JobQueue:
         def change(connection: sqlite3.Connection) -> sqlite3.Row | None:
             candidate = connection.execute(
                 "SELECT id, num_devices FROM jobs WHERE state = 'queued' AND num_devices <= ? ORDER BY id LIMIT 1",
-                (len(free),)).fetchone()
+                (len(free),),
+            ).fetchone()
             if candidate is None:
                 return None
             device = ",".join(free[: candidate["num_devices"]])
@@ -240,7 +255,8 @@ class JobQueue:
                 "UPDATE jobs SET state = 'running', worker_id = ?, host = ?, device = ?, lease = ?, pid = NULL,"
                 " started_at = ?, heartbeat_at = ?, finished_at = NULL, error = NULL"
                 " WHERE id = ? AND state = 'queued' RETURNING *",
-                (worker_id, host, device, lease, now, now, candidate["id"])).fetchall()
+                (worker_id, host, device, lease, now, now, candidate["id"]),
+            ).fetchall()
             return rows[0] if rows else None
 
         row = self.store.write(change)
@@ -262,18 +278,30 @@ class JobQueue:
 
     def update_progress(self, job_id: int, progress: dict[str, Any], *, lease: str | None = None) -> bool:
         """Store the job's progress (and count it as a heartbeat); False once the lease is lost."""
-        return self._update(job_id, lease, "progress_json = ?, heartbeat_at = ?",
-                            (json.dumps(progress, default=_json_default), time.time()))
+        return self._update(
+            job_id,
+            lease,
+            "progress_json = ?, heartbeat_at = ?",
+            (json.dumps(progress, default=_json_default), time.time()),
+        )
 
     def finish(self, job_id: int, state: str, error: str | None = None, *, lease: str | None = None) -> bool:
         """End a running job as succeeded, failed or cancelled (with the reason in `error`)."""
         if state not in FINISHED_STATES:
             raise ValueError(f"finish() takes one of {FINISHED_STATES}, not '{state}'")
-        return self._update(job_id, lease, "state = ?, error = ?, finished_at = ?, lease = NULL",
-                            (state, error, time.time()))
+        return self._update(
+            job_id, lease, "state = ?, error = ?, finished_at = ?, lease = NULL", (state, error, time.time())
+        )
 
-    def requeue(self, job_id: int, *, lease: str | None = None, reason: str | None = None,
-                count_attempt: bool = False, spec: dict[str, Any] | None = None) -> bool:
+    def requeue(
+        self,
+        job_id: int,
+        *,
+        lease: str | None = None,
+        reason: str | None = None,
+        count_attempt: bool = False,
+        spec: dict[str, Any] | None = None,
+    ) -> bool:
         """Put a running job back in the queue (interrupted or re-planned); the run is resumed on the next claim."""
         assignments = "state = 'queued', worker_id = NULL, pid = NULL, device = NULL, lease = NULL, error = ?"
         params: list[Any] = [reason]
@@ -295,7 +323,7 @@ class JobQueue:
         sql = f"UPDATE jobs SET {assignments} WHERE {where}"
         return self.store.write(lambda c: c.execute(sql, params + where_params).rowcount) > 0
 
-    def requeue_orphans(self, timeout_s: float) -> list[Job]:
+    def requeue_orphans(self, timeout_s: float) -> builtins.list[Job]:
         """Running jobs whose heartbeat is older than `timeout_s`: back to queued (attempts + 1), or failed
         when their attempts are used up. Returns the jobs as they are afterwards."""
         cutoff = time.time() - timeout_s
@@ -303,24 +331,31 @@ class JobQueue:
         def change(connection: sqlite3.Connection) -> list[int]:
             rows = connection.execute(
                 "SELECT id, attempts, max_attempts, worker_id, host FROM jobs"
-                " WHERE state = 'running' AND COALESCE(heartbeat_at, started_at, 0) < ?", (cutoff,)).fetchall()
+                " WHERE state = 'running' AND COALESCE(heartbeat_at, started_at, 0) < ?",
+                (cutoff,),
+            ).fetchall()
             for row in rows:
-                reason = (f"worker {row['worker_id']} on {row['host']} stopped sending heartbeats"
-                          f" for more than {timeout_s:g} s")
+                reason = (
+                    f"worker {row['worker_id']} on {row['host']} stopped sending heartbeats"
+                    f" for more than {timeout_s:g} s"
+                )
                 if row["attempts"] + 1 >= row["max_attempts"]:
                     connection.execute(
                         "UPDATE jobs SET state = 'failed', attempts = attempts + 1, lease = NULL, finished_at = ?,"
                         " error = ? WHERE id = ?",
-                        (time.time(), f"{reason}; gave up after {row['attempts'] + 1} attempt(s)", row["id"]))
+                        (time.time(), f"{reason}; gave up after {row['attempts'] + 1} attempt(s)", row["id"]),
+                    )
                 else:
                     connection.execute(
                         "UPDATE jobs SET state = 'queued', attempts = attempts + 1, worker_id = NULL, pid = NULL,"
-                        " device = NULL, lease = NULL, error = ? WHERE id = ?", (f"{reason}; re-queued", row["id"]))
+                        " device = NULL, lease = NULL, error = ? WHERE id = ?",
+                        (f"{reason}; re-queued", row["id"]),
+                    )
             return [row["id"] for row in rows]
 
         return [self.get(job_id) for job_id in self.store.write(change)]
 
-    def cancel_requests(self, job_ids: list[int]) -> set[int]:
+    def cancel_requests(self, job_ids: builtins.list[int]) -> set[int]:
         """Those of `job_ids` that a user asked to cancel (one query per worker tick)."""
         if not job_ids:
             return set()
@@ -342,7 +377,9 @@ class JobQueue:
             if state == QUEUED:
                 connection.execute(
                     "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?,"
-                    " error = 'cancelled before it started' WHERE id = ?", (time.time(), job_id))
+                    " error = 'cancelled before it started' WHERE id = ?",
+                    (time.time(), job_id),
+                )
             elif state == RUNNING:
                 connection.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             else:
@@ -368,7 +405,8 @@ class JobQueue:
             connection.execute(
                 "UPDATE jobs SET state = 'queued', attempts = 0, cancel_requested = 0, error = NULL,"
                 " finished_at = NULL, worker_id = NULL, pid = NULL, device = NULL, lease = NULL WHERE id = ?",
-                (job_id,))
+                (job_id,),
+            )
 
         self.store.write(change)
         return self.get(job_id)
@@ -381,15 +419,19 @@ class JobQueue:
         return row["state"], row["owner"]
 
     # ---- workers -------------------------------------------------------------------------------------------------
-    def register_worker(self, worker_id: str, devices: list[str], *, pid: int | None = None,
-                        host: str | None = None) -> None:
+    def register_worker(
+        self, worker_id: str, devices: builtins.list[str], *, pid: int | None = None, host: str | None = None
+    ) -> None:
         """Add (or refresh) a worker's row; `live_workers` reads it to know whether jobs will be served."""
         now = time.time()
-        self.store.write(lambda c: c.execute(
-            "INSERT INTO workers (worker_id, host, pid, devices_json, started_at, heartbeat_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(worker_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,"
-            " pid = excluded.pid, devices_json = excluded.devices_json",
-            (worker_id, host or socket.gethostname(), pid or os.getpid(), json.dumps(list(devices)), now, now)))
+        self.store.write(
+            lambda c: c.execute(
+                "INSERT INTO workers (worker_id, host, pid, devices_json, started_at, heartbeat_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(worker_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at,"
+                " pid = excluded.pid, devices_json = excluded.devices_json",
+                (worker_id, host or socket.gethostname(), pid or os.getpid(), json.dumps(list(devices)), now, now),
+            )
+        )
 
     def worker_heartbeat(self, worker_id: str, jobs: dict[int, str] | None = None) -> None:
         """One transaction: the worker is alive, and so are the jobs (id -> lease) whose processes it watches."""
@@ -398,8 +440,10 @@ class JobQueue:
         def change(connection: sqlite3.Connection) -> None:
             connection.execute("UPDATE workers SET heartbeat_at = ? WHERE worker_id = ?", (now, worker_id))
             for job_id, lease in (jobs or {}).items():
-                connection.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND state = 'running' AND lease = ?",
-                                   (now, job_id, lease))
+                connection.execute(
+                    "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND state = 'running' AND lease = ?",
+                    (now, job_id, lease),
+                )
 
         self.store.write(change)
 
@@ -407,14 +451,25 @@ class JobQueue:
         """Remove a worker's row when it stops."""
         self.store.write(lambda c: c.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,)))
 
-    def live_workers(self, max_age_s: float, *, host: str | None = None) -> list[WorkerRecord]:
+    def live_workers(self, max_age_s: float, *, host: str | None = None) -> builtins.list[WorkerRecord]:
         """Workers whose heartbeat is younger than `max_age_s` (optionally only on `host`)."""
         cutoff = time.time() - max_age_s
-        rows = self.store.read(lambda c: c.execute(
-            "SELECT * FROM workers WHERE heartbeat_at >= ? ORDER BY started_at", (cutoff,)).fetchall())
-        records = [WorkerRecord(worker_id=r["worker_id"], host=r["host"], pid=r["pid"],
-                                devices=json.loads(r["devices_json"]), started_at=r["started_at"],
-                                heartbeat_at=r["heartbeat_at"]) for r in rows]
+        rows = self.store.read(
+            lambda c: c.execute(
+                "SELECT * FROM workers WHERE heartbeat_at >= ? ORDER BY started_at", (cutoff,)
+            ).fetchall()
+        )
+        records = [
+            WorkerRecord(
+                worker_id=r["worker_id"],
+                host=r["host"],
+                pid=r["pid"],
+                devices=json.loads(r["devices_json"]),
+                started_at=r["started_at"],
+                heartbeat_at=r["heartbeat_at"],
+            )
+            for r in rows
+        ]
         return [r for r in records if host is None or r.host == host]
 
 
@@ -431,8 +486,10 @@ def _check_queued_cap(connection: sqlite3.Connection, owner: str, max_queued: in
     """ConfigError when `owner` already has `max_queued` queued jobs (inside the submit/retry transaction)."""
     row = connection.execute("SELECT COUNT(*) AS n FROM jobs WHERE owner = ? AND state = 'queued'", (owner,)).fetchone()
     if row["n"] >= max_queued:
-        raise ConfigError(f"{owner} already has {row['n']} queued jobs, the most allowed on this server; wait for one "
-                          f"to start or cancel one (set {LIMIT_ENV_VARS['max_queued_per_user']} to change the cap)")
+        raise ConfigError(
+            f"{owner} already has {row['n']} queued jobs, the most allowed on this server; wait for one "
+            f"to start or cancel one (set {LIMIT_ENV_VARS['max_queued_per_user']} to change the cap)"
+        )
 
 
 def _job_id(job_id: int | str) -> int:
@@ -444,13 +501,27 @@ def _job_id(job_id: int | str) -> int:
 
 def _job(row: sqlite3.Row, root: Path) -> Job:
     return Job(
-        id=row["id"], name=row["name"], spec=json.loads(row["spec_json"]), state=row["state"],
-        num_devices=row["num_devices"], created_at=row["created_at"], started_at=row["started_at"],
-        finished_at=row["finished_at"], worker_id=row["worker_id"], pid=row["pid"], host=row["host"],
-        device=row["device"], heartbeat_at=row["heartbeat_at"], progress=json.loads(row["progress_json"] or "{}"),
-        attempts=row["attempts"], max_attempts=row["max_attempts"], error=row["error"],
+        id=row["id"],
+        name=row["name"],
+        spec=json.loads(row["spec_json"]),
+        state=row["state"],
+        num_devices=row["num_devices"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        worker_id=row["worker_id"],
+        pid=row["pid"],
+        host=row["host"],
+        device=row["device"],
+        heartbeat_at=row["heartbeat_at"],
+        progress=json.loads(row["progress_json"] or "{}"),
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        error=row["error"],
         log_path=str(root / row["log_path"]) if row["log_path"] else None,
-        run_id=row["run_id"], cancel_requested=bool(row["cancel_requested"]), lease=row["lease"],
+        run_id=row["run_id"],
+        cancel_requested=bool(row["cancel_requested"]),
+        lease=row["lease"],
         owner=row["owner"],
     )
 

@@ -20,9 +20,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fer_engine.errors import ConfigError, FerError
 from fer_engine.jobs.progress import event_dict
@@ -32,11 +33,11 @@ from fer_engine.runs.layout import RunPaths
 logger = logging.getLogger("fer_engine.jobs.ray")
 
 INSTALL_HINT = "Ray is not installed; install the extra with `pip install -e .[ray]` (or `pip install 'ray[train]'`)"
-STOP_POLL_S = 0.5        # how often the remote side asks whether the job should stop
-PUMP_POLL_S = 0.3        # how often the driver forwards events and stop requests
+STOP_POLL_S = 0.5  # how often the remote side asks whether the job should stop
+PUMP_POLL_S = 0.3  # how often the driver forwards events and stop requests
 DEFAULT_MAX_RESTARTS = 3  # Ray workers lost per attempt before the job fails
 STARTED_EVENT = "ray_worker_started"
-LOG_FLUSH_S = 1.0        # wait after the remote work ended, so Ray forwards its last output lines to the job log
+LOG_FLUSH_S = 1.0  # wait after the remote work ended, so Ray forwards its last output lines to the job log
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,16 @@ class RayTarget:
 
     def command_args(self) -> list[str]:
         """The job process's command-line options for this target (see `run_job.main`)."""
-        return ["--ray-address", self.address, "--ray-cpus", f"{self.cpus_per_worker:g}",
-                "--ray-gpus", f"{self.gpus_per_worker:g}", "--ray-max-restarts", str(self.max_restarts)]
+        return [
+            "--ray-address",
+            self.address,
+            "--ray-cpus",
+            f"{self.cpus_per_worker:g}",
+            "--ray-gpus",
+            f"{self.gpus_per_worker:g}",
+            "--ray-max-restarts",
+            str(self.max_restarts),
+        ]
 
 
 def require_ray() -> Any:
@@ -124,8 +133,7 @@ def _run_runner(runner_ref: str, spec: dict[str, Any], run_root: str, channel: A
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     client = _ChannelClient(channel, send_events=rank == 0)
     client.emit({"event": STARTED_EVENT, "pid": os.getpid(), "host": socket.gethostname(), "rank": rank})
-    resolve_runner(runner_ref)(spec, run=RunPaths(Path(run_root)), on_event=client.emit,
-                               should_stop=client.should_stop)
+    resolve_runner(runner_ref)(spec, run=RunPaths(Path(run_root)), on_event=client.emit, should_stop=client.should_stop)
 
 
 def _task_entry(runner_ref: str, spec: dict[str, Any], run_root: str, channel: Any) -> None:
@@ -139,10 +147,15 @@ def _train_loop(config: dict[str, Any]) -> None:
     import ray.train
 
     context = ray.train.get_context()
-    os.environ.update(RANK=str(context.get_world_rank()), WORLD_SIZE=str(context.get_world_size()),
-                      LOCAL_RANK=str(context.get_local_rank()), LOCAL_WORLD_SIZE=str(context.get_local_world_size()))
-    _run_runner(config["runner_ref"], config["spec"], config["run_root"], config["channel"],
-                rank=context.get_world_rank())
+    os.environ.update(
+        RANK=str(context.get_world_rank()),
+        WORLD_SIZE=str(context.get_world_size()),
+        LOCAL_RANK=str(context.get_local_rank()),
+        LOCAL_WORLD_SIZE=str(context.get_local_world_size()),
+    )
+    _run_runner(
+        config["runner_ref"], config["spec"], config["run_root"], config["channel"], rank=context.get_world_rank()
+    )
 
 
 def _channel_class(ray: Any) -> Any:
@@ -175,14 +188,19 @@ class WorkerLost(Exception):
     """A Ray worker process or node running the job died: the attempt is restarted from the run's resume state."""
 
 
+def _nothing_to_abandon() -> None:
+    """No Ray work started yet, so nothing to cancel."""
+
+
 class RayJobRunner:
     """A job runner (same contract as `fer_engine.jobs.runners`) that runs `runner_ref` on the Ray cluster."""
 
     def __init__(self, target: RayTarget, runner_ref: str, num_workers: int = 1, job_id: int | None = None):
         self.target, self.runner_ref, self.num_workers, self.job_id = target, runner_ref, max(1, num_workers), job_id
 
-    def __call__(self, spec: dict[str, Any], *, run: RunPaths, on_event: Callable[[Any], None],
-                 should_stop: Callable[[], bool]) -> RunPaths:
+    def __call__(
+        self, spec: dict[str, Any], *, run: RunPaths, on_event: Callable[[Any], None], should_stop: Callable[[], bool]
+    ) -> RunPaths:
         ray = self._connect()
         restarts = 0
         while True:
@@ -194,13 +212,20 @@ class RayJobRunner:
                     raise FerError(f"the Ray worker was lost while the job was stopping ({lost})") from lost
                 reachable, problem = cluster_reachable(self.target.address)
                 if not reachable:
-                    raise FerError(f"lost the Ray cluster: {problem}; `fer jobs retry {self.job_id}` resumes the job "
-                                   "from its last completed epoch") from lost
+                    raise FerError(
+                        f"lost the Ray cluster: {problem}; `fer jobs retry {self.job_id}` resumes the job "
+                        "from its last completed epoch"
+                    ) from lost
                 restarts += 1
                 if restarts > self.target.max_restarts:
                     raise FerError(f"the job lost its Ray worker {restarts} times; last: {lost}") from lost
-                logger.warning("job %s: Ray worker lost (%s); restart %d of %d resumes from the last completed epoch",
-                               self.job_id, lost, restarts, self.target.max_restarts)
+                logger.warning(
+                    "job %s: Ray worker lost (%s); restart %d of %d resumes from the last completed epoch",
+                    self.job_id,
+                    lost,
+                    restarts,
+                    self.target.max_restarts,
+                )
 
     def _connect(self) -> Any:
         ray = require_ray()
@@ -209,13 +234,20 @@ class RayJobRunner:
         reachable, reason = cluster_reachable(self.target.address)
         if not reachable:
             raise FerError(f"{reason}; the job was not started (`fer jobs retry` once the cluster is back)")
-        env = {key: os.environ[key] for key in ("PYTHONPATH", "OMP_NUM_THREADS", "FER_JOB_ID", "PYTHONUNBUFFERED")
-               if key in os.environ}
+        env = {
+            key: os.environ[key]
+            for key in ("PYTHONPATH", "OMP_NUM_THREADS", "FER_JOB_ID", "PYTHONUNBUFFERED")
+            if key in os.environ
+        }
         os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # plain "(pid=...)" prefixes in the job log, no ANSI codes
         handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
-            ray.init(address=resolve_address(self.target.address), log_to_driver=True, logging_level=logging.WARNING,
-                     runtime_env={"env_vars": env})
+            ray.init(
+                address=resolve_address(self.target.address),
+                log_to_driver=True,
+                logging_level=logging.WARNING,
+                runtime_env={"env_vars": env},
+            )
         except (ConnectionError, RuntimeError) as error:
             raise FerError(f"could not join the Ray cluster at {self.target.address}: {error}") from error
         finally:
@@ -225,10 +257,17 @@ class RayJobRunner:
                     signal.signal(signum, handler)
         return ray
 
-    def _attempt(self, ray: Any, spec: dict[str, Any], run: RunPaths, on_event: Callable[[Any], None],
-                 should_stop: Callable[[], bool], restarts: int) -> None:
+    def _attempt(
+        self,
+        ray: Any,
+        spec: dict[str, Any],
+        run: RunPaths,
+        on_event: Callable[[Any], None],
+        should_stop: Callable[[], bool],
+        restarts: int,
+    ) -> None:
         channel = _channel_class(ray).remote()
-        abandon: Callable[[], None] = lambda: None
+        abandon: Callable[[], None] = _nothing_to_abandon
         try:
             if self.num_workers == 1:
                 done, abandon = self._start_task(ray, spec, run, channel)
@@ -244,11 +283,13 @@ class RayJobRunner:
             except Exception as error:  # noqa: BLE001 - the channel's node may be gone with the cluster
                 logger.debug("job %s: could not kill the event channel: %s", self.job_id, error)
 
-    def _start_task(self, ray: Any, spec: dict[str, Any], run: RunPaths,
-                    channel: Any) -> tuple[Callable[[float], bool], Callable[[], None]]:
+    def _start_task(
+        self, ray: Any, spec: dict[str, Any], run: RunPaths, channel: Any
+    ) -> tuple[Callable[[float], bool], Callable[[], None]]:
         # max_calls=1: a fresh Ray worker process per attempt, which exits (freeing its memory) when it is done.
         task = ray.remote(max_calls=1)(_task_entry).options(
-            num_cpus=self.target.cpus_per_worker, num_gpus=self.target.gpus_per_worker, max_retries=0)
+            num_cpus=self.target.cpus_per_worker, num_gpus=self.target.gpus_per_worker, max_retries=0
+        )
         ref = task.remote(self.runner_ref, spec, str(run.root), channel)
 
         def done(timeout_s: float) -> bool:
@@ -266,8 +307,9 @@ class RayJobRunner:
 
         return done, abandon
 
-    def _start_trainer(self, spec: dict[str, Any], run: RunPaths, channel: Any,
-                       restarts: int) -> tuple[Callable[[float], bool], Callable[[], None]]:
+    def _start_trainer(
+        self, spec: dict[str, Any], run: RunPaths, channel: Any, restarts: int
+    ) -> tuple[Callable[[float], bool], Callable[[], None]]:
         import ray
         from ray.train import FailureConfig, RunConfig, ScalingConfig
         from ray.train.torch import TorchConfig, TorchTrainer
@@ -276,15 +318,20 @@ class RayJobRunner:
         resources = {"CPU": self.target.cpus_per_worker, **({"GPU": self.target.gpus_per_worker} if use_gpu else {})}
         trainer = TorchTrainer(
             _train_loop,
-            train_loop_config={"runner_ref": self.runner_ref, "spec": spec, "run_root": str(run.root),
-                               "channel": channel},
-            scaling_config=ScalingConfig(num_workers=self.num_workers, use_gpu=use_gpu,
-                                         resources_per_worker=resources),
+            train_loop_config={
+                "runner_ref": self.runner_ref,
+                "spec": spec,
+                "run_root": str(run.root),
+                "channel": channel,
+            },
+            scaling_config=ScalingConfig(num_workers=self.num_workers, use_gpu=use_gpu, resources_per_worker=resources),
             torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
             # Failures come back here (max_failures=0) so every restart resumes through the same path as a task's.
-            run_config=RunConfig(name=f"attempt-{restarts}-{time.time_ns()}",
-                                 storage_path=str(run.root / "state" / "ray"),
-                                 failure_config=FailureConfig(max_failures=0)),
+            run_config=RunConfig(
+                name=f"attempt-{restarts}-{time.time_ns()}",
+                storage_path=str(run.state_dir / "ray"),
+                failure_config=FailureConfig(max_failures=0),
+            ),
         )
         outcome: dict[str, BaseException] = {}
 
@@ -315,16 +362,27 @@ class RayJobRunner:
 
         return done, abandon
 
-    def _pump(self, ray: Any, channel: Any, done: Callable[[float], bool], on_event: Callable[[Any], None],
-              should_stop: Callable[[], bool]) -> None:
+    def _pump(
+        self,
+        ray: Any,
+        channel: Any,
+        done: Callable[[float], bool],
+        on_event: Callable[[Any], None],
+        should_stop: Callable[[], bool],
+    ) -> None:
         """Forward the remote events to `on_event` and a stop request to the remote side until the work ends."""
         stop_sent = False
         while True:
             finished = done(PUMP_POLL_S)
             for event in _drain(ray, channel):
                 if event.get("event") == STARTED_EVENT:
-                    logger.info("job %s: running on Ray worker pid %s on %s (rank %s)", self.job_id, event["pid"],
-                                event["host"], event["rank"])
+                    logger.info(
+                        "job %s: running on Ray worker pid %s on %s (rank %s)",
+                        self.job_id,
+                        event["pid"],
+                        event["host"],
+                        event["rank"],
+                    )
                 else:
                     on_event(event)
             if finished:
@@ -357,8 +415,13 @@ def _result(ray: Any, ref: Any) -> Any:
         if cause is None:
             raise
         raise cause from None
-    except (exceptions.WorkerCrashedError, exceptions.NodeDiedError, exceptions.ActorDiedError,
-            exceptions.ObjectLostError, exceptions.OutOfMemoryError) as error:
+    except (
+        exceptions.WorkerCrashedError,
+        exceptions.NodeDiedError,
+        exceptions.ActorDiedError,
+        exceptions.ObjectLostError,
+        exceptions.OutOfMemoryError,
+    ) as error:
         raise WorkerLost(_short(error)) from error
 
 
@@ -412,30 +475,63 @@ class LocalCluster:
     a context manager; `address` is what `fer worker --backend ray --address` takes.
     """
 
-    def __init__(self, num_cpus: int = 2, object_store_bytes: int = 200_000_000, env: dict[str, str] | None = None,
-                 log_path: Path | None = None):
+    def __init__(
+        self,
+        num_cpus: int = 2,
+        object_store_bytes: int = 200_000_000,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ):
         self.num_cpus, self.object_store_bytes, self.env, self.log_path = num_cpus, object_store_bytes, env, log_path
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.temp_dir = tempfile.mkdtemp(prefix="fer-ray-", dir="/tmp")  # short: Ray's socket paths have a limit
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 180.0) -> "LocalCluster":
+    def start(self, timeout_s: float = 180.0) -> LocalCluster:
         require_ray()
-        command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-                   "--node-ip-address", "127.0.0.1", "--port", str(self.port), "--num-cpus", str(self.num_cpus),
-                   "--num-gpus", "0", "--object-store-memory", str(self.object_store_bytes),
-                   "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", self.temp_dir,
-                   "--dashboard-agent-listen-port", str(free_port())]
+        command = [
+            sys.executable,
+            "-m",
+            "ray.scripts.scripts",
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--num-cpus",
+            str(self.num_cpus),
+            "--num-gpus",
+            "0",
+            "--object-store-memory",
+            str(self.object_store_bytes),
+            "--include-dashboard",
+            "false",
+            "--disable-usage-stats",
+            "--temp-dir",
+            self.temp_dir,
+            "--dashboard-agent-listen-port",
+            str(free_port()),
+        ]
         log = open(self.log_path, "a") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        env={**os.environ, **(self.env or {})}, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(self.env or {})},
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout_s
         while not cluster_reachable(self.address, timeout_s=1.0)[0] or not self._raylet_up():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise FerError(f"the local Ray cluster did not start within {timeout_s:.0f} s"
-                               f"{f'; see {self.log_path}' if self.log_path else ''}")
+                raise FerError(
+                    f"the local Ray cluster did not start within {timeout_s:.0f} s"
+                    f"{f'; see {self.log_path}' if self.log_path else ''}"
+                )
             time.sleep(0.5)
         return self
 
@@ -459,7 +555,7 @@ class LocalCluster:
             self.process = None
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

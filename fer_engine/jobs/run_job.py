@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from fer_engine.errors import FerError
 from fer_engine.jobs.launch import die_with_parent
-from fer_engine.jobs.progress import ProgressTracker, is_epoch_end, event_dict
+from fer_engine.jobs.progress import ProgressTracker, event_dict, is_epoch_end
 from fer_engine.jobs.queue import CANCELLED, FAILED, RUNNING, SUCCEEDED, Job, JobQueue
 from fer_engine.jobs.ray_backend import DEFAULT_MAX_RESTARTS, RayJobRunner, RayTarget
 from fer_engine.jobs.reasons import job_reason
@@ -32,8 +32,7 @@ from fer_engine.sweeps.trial_hook import reporter_for_job
 logger = logging.getLogger("fer_engine.jobs")
 
 PROGRESS_WRITE_INTERVAL_S = 1.0
-STEP_EVENTS = ("step_started", "step_done", "step_skipped", "stopped", "pipeline_done", "head_started",
-               "head_fitted")
+STEP_EVENTS = ("step_started", "step_done", "step_skipped", "stopped", "pipeline_done", "head_started", "head_fitted")
 
 
 class StopRequest:
@@ -122,15 +121,26 @@ class _Tee:
 class JobProcess:
     """Runs one claimed job to an outcome recorded in the queue."""
 
-    def __init__(self, queue: JobQueue, job_id: int, lease: str, *, runner: JobRunner,
-                 heartbeat_s: float = 5.0, grace_s: float = 60.0, parent_pid: int | None = None,
-                 ray: RayTarget | None = None):
+    def __init__(
+        self,
+        queue: JobQueue,
+        job_id: int,
+        lease: str,
+        *,
+        runner: JobRunner,
+        heartbeat_s: float = 5.0,
+        grace_s: float = 60.0,
+        parent_pid: int | None = None,
+        ray: RayTarget | None = None,
+    ):
         self.queue, self.job_id, self.lease, self.ray = queue, job_id, lease, ray
         self.runner, self.heartbeat_s, self.grace_s, self.parent_pid = runner, heartbeat_s, grace_s, parent_pid
         self.stop = StopRequest()
         self.is_rank_zero = int(os.environ.get("RANK", "0")) == 0
         self._tracker = ProgressTracker()
         self._last_progress_write = 0.0
+        self._progress_pending = False  # an update the write throttle held back; the heartbeat writes it
+        self._progress_lock = threading.Lock()  # events and the heartbeat thread both write progress
         self._done = threading.Event()
         self._run: RunPaths | None = None
         self._index_synced = False
@@ -152,8 +162,14 @@ class JobProcess:
             return self._after_error(job, None, error)
         try:
             with self._run_log(run):
-                logger.info("job %s: running %s into run %s (attempt %s, device %s)", job.id, job.name or "job",
-                            run.run_id, job.attempts + 1, job.device)
+                logger.info(
+                    "job %s: running %s into run %s (attempt %s, device %s)",
+                    job.id,
+                    job.name or "job",
+                    run.run_id,
+                    job.attempts + 1,
+                    job.device,
+                )
                 try:
                     self._runner_for(job)(job.spec, run=run, on_event=self._on_event, should_stop=self.stop)
                 except BaseException as error:  # noqa: BLE001 - every failure becomes the job's recorded reason
@@ -195,16 +211,20 @@ class JobProcess:
             return self._finish(CANCELLED, "cancelled by user")
         if self.is_rank_zero:
             self.queue.requeue(self.job_id, lease=self.lease, reason=f"interrupted ({reason}); will resume")
-        logger.info("job %s interrupted (%s); back in the queue, it resumes from its last saved state",
-                    self.job_id, reason)
+        logger.info(
+            "job %s interrupted (%s); back in the queue, it resumes from its last saved state", self.job_id, reason
+        )
         return "queued"
 
     def _after_error(self, job: Job, run: RunPaths | None, error: BaseException) -> str:
         if self.stop() and is_stop_error(error):
             return self._after_interruption()
         out_of_memory = is_out_of_memory(error)
-        reason = (f"out of memory ({type(error).__name__}); the job log has the details" if out_of_memory
-                  else job_reason(error))
+        reason = (
+            f"out of memory ({type(error).__name__}); the job log has the details"
+            if out_of_memory
+            else job_reason(error)
+        )
         # The full message and traceback go to the job log (its owner reads it), never into the shared reason.
         logger.error("job %s failed: %s\n%s", self.job_id, reason, "".join(traceback.format_exception(error)))
         if out_of_memory:
@@ -279,23 +299,38 @@ class JobProcess:
         if self._run is not None and self.is_rank_zero and (not self._index_synced or is_epoch_end(data)):
             # Copy arch/preset/loss from the config the pipeline resolved into the run index (cheap, rare).
             self._index_synced = self.queue.store.sync_from_config(self._run.run_id)
-        step_before = self._tracker.progress.step
-        progress = self._tracker.update(data)
+        with self._progress_lock:
+            step_before = self._tracker.progress.step
+            progress = self._tracker.update(data)
         # A new step, or a step's start/end, is written at once: the table must never name a step that is over.
         step_changed = progress.step != step_before or data.get("event") in STEP_EVENTS
         if is_epoch_end(data) and progress.epoch is not None:
             metrics = " ".join(f"{k}={v:.4g}" for k, v in progress.metrics.items() if isinstance(v, float))
             eta = f" ETA {progress.eta_seconds:.0f}s" if progress.eta_seconds is not None else ""
-            logger.info("job %s: %s epoch %s/%s %s%s", self.job_id, progress.step or "train", progress.epoch,
-                        progress.total_epochs or "?", metrics, eta)
+            logger.info(
+                "job %s: %s epoch %s/%s %s%s",
+                self.job_id,
+                progress.step or "train",
+                progress.epoch,
+                progress.total_epochs or "?",
+                metrics,
+                eta,
+            )
         self._write_progress(force=is_epoch_end(data) or step_changed)
 
     def _write_progress(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not self.is_rank_zero or (not force and now - self._last_progress_write < PROGRESS_WRITE_INTERVAL_S):
+        """Write the progress to the queue, at most once per PROGRESS_WRITE_INTERVAL_S unless `force`; an update
+        held back is written by the next heartbeat, so the last batch of a quiet stretch still shows."""
+        if not self.is_rank_zero:
             return
-        self._last_progress_write = now
-        if not self.queue.update_progress(self.job_id, self._tracker.progress.to_dict(), lease=self.lease):
+        with self._progress_lock:
+            now = time.monotonic()
+            if not force and now - self._last_progress_write < PROGRESS_WRITE_INTERVAL_S:
+                self._progress_pending = True
+                return
+            self._last_progress_write, self._progress_pending = now, False
+            written = self.queue.update_progress(self.job_id, self._tracker.progress.to_dict(), lease=self.lease)
+        if not written:
             self.stop.request("lease lost")
 
     def _watch(self) -> None:
@@ -313,13 +348,19 @@ class JobProcess:
                     self.stop.request("lease lost")
                 elif current.cancel_requested:
                     self.stop.request("cancel")
+                elif self._progress_pending:
+                    self._write_progress()
             if self.parent_pid is not None and os.getppid() != self.parent_pid:
                 self.stop.request("worker lost")
             if self.stop() and self.stop.reason in ("lease lost", "worker lost"):
                 stop_seen_at = stop_seen_at or time.monotonic()
                 if time.monotonic() - stop_seen_at > self.grace_s:
-                    logger.error("job %s: did not stop within %.0f s after '%s'; exiting", self.job_id,
-                                 self.grace_s, self.stop.reason)
+                    logger.error(
+                        "job %s: did not stop within %.0f s after '%s'; exiting",
+                        self.job_id,
+                        self.grace_s,
+                        self.stop.reason,
+                    )
                     logging.shutdown()
                     os._exit(3)
 
@@ -332,7 +373,7 @@ class _TeeToFile:
         self._file: TextIO | None = None
         self._saved: tuple[Any, Any] | None = None
 
-    def __enter__(self) -> "_TeeToFile":
+    def __enter__(self) -> _TeeToFile:
         if self.path is None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -376,19 +417,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ray-address", default=None, help="run the work on this Ray cluster (HOST:PORT or auto)")
     parser.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs per Ray worker")
     parser.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per Ray worker")
-    parser.add_argument("--ray-max-restarts", type=int, default=DEFAULT_MAX_RESTARTS,
-                        help="lost Ray workers replaced before failing")
+    parser.add_argument(
+        "--ray-max-restarts", type=int, default=DEFAULT_MAX_RESTARTS, help="lost Ray workers replaced before failing"
+    )
     args = parser.parse_args(argv)
     die_with_parent()
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.parent_pid is not None and os.getppid() != args.parent_pid:
         logger.error("job %s: the worker (pid %s) is already gone; not starting", args.job_id, args.parent_pid)
         return 1
-    ray = None if args.ray_address is None else RayTarget(args.ray_address, args.ray_cpus, args.ray_gpus,
-                                                          args.ray_max_restarts)
-    process = JobProcess(JobQueue(args.root), args.job_id, args.lease, runner=resolve_runner(args.runner),
-                         heartbeat_s=args.heartbeat_s, grace_s=args.grace_s, parent_pid=args.parent_pid, ray=ray)
+    ray = (
+        None
+        if args.ray_address is None
+        else RayTarget(args.ray_address, args.ray_cpus, args.ray_gpus, args.ray_max_restarts)
+    )
+    process = JobProcess(
+        JobQueue(args.root),
+        args.job_id,
+        args.lease,
+        runner=resolve_runner(args.runner),
+        heartbeat_s=args.heartbeat_s,
+        grace_s=args.grace_s,
+        parent_pid=args.parent_pid,
+        ray=ray,
+    )
     _install_signal_handlers(process.stop)
     outcome = process.run()
     logging.shutdown()

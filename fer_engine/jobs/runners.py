@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fer_engine.errors import ConfigError
 from fer_engine.runs.layout import RunPaths
@@ -18,13 +19,16 @@ JobRunner = Callable[..., Any]
 DEFAULT_RUNNER = "fer_engine.jobs.runners:run_pipeline_job"
 
 
-def run_pipeline_job(spec: dict[str, Any], *, run: RunPaths, on_event: Callable[[Any], None],
-                     should_stop: Callable[[], bool]) -> Any:
+def run_pipeline_job(
+    spec: dict[str, Any], *, run: RunPaths, on_event: Callable[[Any], None], should_stop: Callable[[], bool]
+) -> Any:
     """Run a `PipelineSpec` (as its JSON dict) into `run` with `fer_engine.pipeline.run_pipeline`."""
     from fer_engine.jobs.spec import load_pipeline_spec
-    from fer_engine.pipeline import run_pipeline
+    from fer_engine.pipeline import PipelineSpec, run_pipeline
 
     pipeline_spec = load_pipeline_spec(spec)
+    if not isinstance(pipeline_spec, PipelineSpec):  # narrows the JobSpec protocol load_pipeline_spec returns
+        raise ConfigError(f"the pipeline runner needs a PipelineSpec, not a {type(pipeline_spec).__name__}")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0:
         # Under torchrun only training is data-parallel; rank 0 alone embeds, fits heads and evaluates.
         pipeline_spec.steps = [step for step in pipeline_spec.steps if step == "train"]

@@ -42,7 +42,8 @@ MULTI_HOST_REFUSED = (
     "worker {other} on host {host} already serves this runs root: several machines sharing one runs root (SQLite "
     "over a network filesystem) is not supported, it can lose or double jobs. Run one worker next to the runs root "
     "with `fer worker --backend ray --address HEAD:PORT` and let the Ray cluster spread the jobs over machines "
-    "(docs/jobs.md, 'Beyond one machine: Ray')")
+    "(docs/jobs.md, 'Beyond one machine: Ray')"
+)
 
 
 @dataclass
@@ -54,7 +55,7 @@ class RunningJob:
     slots: list[int]
     process: subprocess.Popen
     log: IO[Any]
-    stop_reason: str | None = None     # 'cancel' or 'shutdown' once the worker asked the process to stop
+    stop_reason: str | None = None  # 'cancel' or 'shutdown' once the worker asked the process to stop
     stop_sent_at: float | None = None
 
 
@@ -75,13 +76,24 @@ def new_worker_id() -> str:
 class Worker:
     """Serves the job queue of a runs root with one job per device slot, each job in its own process."""
 
-    def __init__(self, root: str | Path | None = None, devices: list[str] | str | None = ("cpu",), *,
-                 max_jobs: int | None = None, once: bool = False, heartbeat_s: float = DEFAULT_HEARTBEAT_S,
-                 orphan_timeout_s: float = DEFAULT_ORPHAN_TIMEOUT_S, grace_s: float = DEFAULT_GRACE_S,
-                 poll_s: float = 1.0, idle_exit_s: float | None = None,
-                 job_runner: JobRunner | str = DEFAULT_RUNNER, worker_id: str | None = None,
-                 cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S, ray: RayTarget | None = None,
-                 ray_workers: int = 2):
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        devices: tuple[str, ...] | list[str] | str | None = ("cpu",),
+        *,
+        max_jobs: int | None = None,
+        once: bool = False,
+        heartbeat_s: float = DEFAULT_HEARTBEAT_S,
+        orphan_timeout_s: float = DEFAULT_ORPHAN_TIMEOUT_S,
+        grace_s: float = DEFAULT_GRACE_S,
+        poll_s: float = 1.0,
+        idle_exit_s: float | None = None,
+        job_runner: JobRunner | str = DEFAULT_RUNNER,
+        worker_id: str | None = None,
+        cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S,
+        ray: RayTarget | None = None,
+        ray_workers: int = 2,
+    ):
         self.queue = JobQueue(root)
         self.root = self.queue.root
         self.ray = ray
@@ -94,7 +106,12 @@ class Worker:
         else:
             self.devices = parse_devices(list(devices) if isinstance(devices, tuple) else devices)
         self.max_jobs, self.once, self.idle_exit_s = max_jobs, once, idle_exit_s
-        self.heartbeat_s, self.orphan_timeout_s, self.grace_s, self.poll_s = heartbeat_s, orphan_timeout_s, grace_s, poll_s
+        self.heartbeat_s, self.orphan_timeout_s, self.grace_s, self.poll_s = (
+            heartbeat_s,
+            orphan_timeout_s,
+            grace_s,
+            poll_s,
+        )
         self.cancel_grace_s = cancel_grace_s
         self.runner = runner_reference(job_runner)
         self.worker_id = worker_id or new_worker_id()
@@ -118,9 +135,14 @@ class Worker:
         self._refuse_other_hosts()
         previous_handlers = self._install_signal_handlers()
         self.queue.register_worker(self.worker_id, self.devices, pid=os.getpid(), host=self.host)
-        logger.info("worker %s serving %s on %s", self.worker_id, self.root,
-                    f"the Ray cluster at {self.ray.address} ({len(self.devices)} Ray workers)" if self.ray
-                    else ",".join(self.devices))
+        logger.info(
+            "worker %s serving %s on %s",
+            self.worker_id,
+            self.root,
+            f"the Ray cluster at {self.ray.address} ({len(self.devices)} Ray workers)"
+            if self.ray
+            else ",".join(self.devices),
+        )
         last_beat = last_orphan_check = 0.0
         idle_since = time.monotonic()
         try:
@@ -224,18 +246,34 @@ class Worker:
     def _start(self, job: Job, slots: list[int]) -> None:
         assert job.lease is not None
         devices = [self.devices[s] for s in slots]
-        command = job_command(job.id, root=self.root.resolve(), lease=job.lease, runner=self.runner,
-                              num_devices=job.num_devices, parent_pid=os.getpid(), heartbeat_s=self.heartbeat_s,
-                              grace_s=self.grace_s, ray_args=self.ray.command_args() if self.ray else None)
+        command = job_command(
+            job.id,
+            root=self.root.resolve(),
+            lease=job.lease,
+            runner=self.runner,
+            num_devices=job.num_devices,
+            parent_pid=os.getpid(),
+            heartbeat_s=self.heartbeat_s,
+            grace_s=self.grace_s,
+            ray_args=self.ray.command_args() if self.ray else None,
+        )
         log_path = Path(job.log_path or self.root / "jobs" / f"{job.id}.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "a", encoding="utf-8")
-        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} worker {self.worker_id} starts job {job.id}"
-                  f" on {','.join(devices)} (attempt {job.attempts + 1})\n")
+        log.write(
+            f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} worker {self.worker_id} starts job {job.id}"
+            f" on {','.join(devices)} (attempt {job.attempts + 1})\n"
+        )
         log.flush()
         try:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env=self._job_environment(job.id, devices), preexec_fn=die_with_parent)
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self._job_environment(job.id, devices),
+                preexec_fn=die_with_parent,
+            )
         except OSError as error:
             log.close()
             self.queue.finish(job.id, FAILED, f"could not start the job process: {error}", lease=job.lease)
@@ -321,11 +359,15 @@ class Worker:
         for rj in self._alive():
             if rj.stop_sent_at is None:
                 continue
-            limit = grace_s if grace_s is not None else (
-                self.cancel_grace_s if rj.stop_reason == "cancel" else self.grace_s)
+            limit = (
+                grace_s
+                if grace_s is not None
+                else (self.cancel_grace_s if rj.stop_reason == "cancel" else self.grace_s)
+            )
             if time.monotonic() - rj.stop_sent_at > limit:
-                logger.warning("worker %s: job %s did not stop within %.0f s; killing it", self.worker_id,
-                               rj.job.id, limit)
+                logger.warning(
+                    "worker %s: job %s did not stop within %.0f s; killing it", self.worker_id, rj.job.id, limit
+                )
                 rj.process.kill()
                 rj.stop_sent_at = None  # killed once; _reap records the outcome
 

@@ -1,11 +1,12 @@
 """Distance registry: name -> pytorch-metric-learning distance, shared by the loss, the miners and the quality metrics.
 
-Adding a distance means adding one entry to `DISTANCES`; nothing else names distances.
+Adding a distance means adding one entry to `DISTANCES`: `TrainConfig`, `fer train --distance`, sweeps and
+the dashboard's option lists read its keys.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from pytorch_metric_learning.distances import BaseDistance, CosineSimilarity, LpDistance
@@ -23,7 +24,9 @@ def _cosine(normalize_embeddings: bool) -> BaseDistance:
 
 DISTANCES: dict[str, DistanceFactory] = {
     "euclidean": lambda normalize_embeddings: LpDistance(p=2, power=1, normalize_embeddings=normalize_embeddings),
-    "squared_euclidean": lambda normalize_embeddings: LpDistance(p=2, power=2, normalize_embeddings=normalize_embeddings),
+    "squared_euclidean": lambda normalize_embeddings: LpDistance(
+        p=2, power=2, normalize_embeddings=normalize_embeddings
+    ),
     "cosine": _cosine,
     # PML normalises with the distance's own p, so normalised manhattan embeddings lie on the L1 sphere.
     "manhattan": lambda normalize_embeddings: LpDistance(p=1, power=1, normalize_embeddings=normalize_embeddings),

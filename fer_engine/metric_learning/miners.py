@@ -7,7 +7,7 @@ per anchor, Hermans et al. 2017).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from pytorch_metric_learning.distances import BaseDistance
@@ -43,9 +43,15 @@ MinerFactory = Callable[..., BaseMiner]
 
 MINERS: dict[str, MinerFactory] = {
     "random": lambda *, margin, distance, seed: RandomTripletMiner(seed=seed, distance=distance),
-    "semihard": lambda *, margin, distance, seed: TripletMarginMiner(margin=margin, type_of_triplets="semihard", distance=distance),
-    "hard": lambda *, margin, distance, seed: TripletMarginMiner(margin=margin, type_of_triplets="hard", distance=distance),
-    "all": lambda *, margin, distance, seed: TripletMarginMiner(margin=margin, type_of_triplets="all", distance=distance),
+    "semihard": lambda *, margin, distance, seed: TripletMarginMiner(
+        margin=margin, type_of_triplets="semihard", distance=distance
+    ),
+    "hard": lambda *, margin, distance, seed: TripletMarginMiner(
+        margin=margin, type_of_triplets="hard", distance=distance
+    ),
+    "all": lambda *, margin, distance, seed: TripletMarginMiner(
+        margin=margin, type_of_triplets="all", distance=distance
+    ),
     "batch_hard": lambda *, margin, distance, seed: BatchHardMiner(distance=distance),
 }
 

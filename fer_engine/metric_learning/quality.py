@@ -32,8 +32,8 @@ class EmbeddingQuality:
     n_query: int
     knn_accuracy_k1: float
     knn_accuracy_k5: float
-    precision_at_1: float
-    mean_average_precision_at_r: float
+    precision_at_1: float | None  # None when no query class is in the reference
+    mean_average_precision_at_r: float | None
     silhouette: float | None
     mean_intra_class_distance: float | None
     mean_inter_class_distance: float | None
@@ -76,7 +76,9 @@ def _knn(distance: str, normalize: bool) -> CustomKNN:
     return CustomKNN(build_distance(distance, normalize), batch_size=QUERY_CHUNK)
 
 
-def _vote_accuracy(neighbour_indices: torch.Tensor, reference_labels: np.ndarray, query_labels: np.ndarray, k: int) -> float:
+def _vote_accuracy(
+    neighbour_indices: torch.Tensor, reference_labels: np.ndarray, query_labels: np.ndarray, k: int
+) -> float:
     """Majority vote of the k nearest reference labels (ties go to the smaller class id, as in scikit-learn)."""
     neighbour_labels = reference_labels[neighbour_indices[:, :k].cpu().numpy()]
     num_classes = int(max(reference_labels.max(), query_labels.max())) + 1
@@ -110,7 +112,9 @@ def _subsample(n: int, max_samples: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=max_samples, replace=False))
 
 
-def _geometry(query: torch.Tensor, labels: np.ndarray, distance: str, normalize: bool) -> tuple[float | None, float | None, float | None]:
+def _geometry(
+    query: torch.Tensor, labels: np.ndarray, distance: str, normalize: bool
+) -> tuple[float | None, float | None, float | None]:
     """Silhouette, mean intra-class and mean inter-class distance of (a subsample of) the query set."""
     matrix = distance_matrix(build_distance(distance, normalize), query).clamp_min_(0.0)
     matrix.fill_diagonal_(0.0)
@@ -195,7 +199,9 @@ def _retrieval(
     neighbours = []
     for start in range(0, len(query), RETRIEVAL_QUERY_BLOCK):
         block = slice(start, start + RETRIEVAL_QUERY_BLOCK)
-        result = calculator.get_accuracy(query[block], torch.as_tensor(query_y[block]), reference, reference_labels, False)
+        result = calculator.get_accuracy(
+            query[block], torch.as_tensor(query_y[block]), reference, reference_labels, False
+        )
         if recorder.indices is None or recorder.indices.shape[1] < k5:
             _, recorder.indices = _knn(distance, normalize)(query[block], k5, reference, False)
         neighbours.append(recorder.indices[:, :k5].cpu())

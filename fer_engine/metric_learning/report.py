@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -13,9 +15,14 @@ from fer_engine.metric_learning.quality import EmbeddingQuality, embedding_quali
 from fer_engine.runs.layout import RunPaths
 
 REFERENCE_SPLIT = "train"
-QUALITY_FILE = "embedding_quality.json"
-HEADLINE_FIELDS = ("knn_accuracy_k1", "knn_accuracy_k5", "precision_at_1", "mean_average_precision_at_r", "silhouette",
-                   "intra_inter_distance_ratio")
+HEADLINE_FIELDS = (
+    "knn_accuracy_k1",
+    "knn_accuracy_k5",
+    "precision_at_1",
+    "mean_average_precision_at_r",
+    "silhouette",
+    "intra_inter_distance_ratio",
+)
 
 
 def run_distance(run_paths: RunPaths) -> tuple[str, bool]:
@@ -30,8 +37,10 @@ def run_distance(run_paths: RunPaths) -> tuple[str, bool]:
 def _load_split(run_paths: RunPaths, split: str) -> tuple[np.ndarray, np.ndarray]:
     path = run_paths.embeddings_file(split)
     if not path.exists():
-        raise DataError(f"run '{run_paths.run_id}' has no {path.relative_to(run_paths.root)}; "
-                        f"run `fer embed {run_paths.run_id}` first")
+        raise DataError(
+            f"run '{run_paths.run_id}' has no {path.relative_to(run_paths.root)}; "
+            f"run `fer embed {run_paths.run_id}` first"
+        )
     with np.load(path, allow_pickle=False) as archive:
         return np.asarray(archive["embeddings"], dtype=np.float32), np.asarray(archive["labels"], dtype=np.int64)
 
@@ -61,24 +70,47 @@ def embedding_quality_for_run(
         if not run_paths.embeddings_file(split).exists():
             continue
         query, query_labels = _load_split(run_paths, split)
-        results[split] = embedding_quality(reference, reference_labels, query, query_labels,
-                                           distance=distance, normalize=normalize)
+        results[split] = embedding_quality(
+            reference, reference_labels, query, query_labels, distance=distance, normalize=normalize
+        )
     if not results:
-        raise DataError(f"run '{run_paths.run_id}' has embeddings for none of the splits {', '.join(splits)}; "
-                        f"run `fer embed {run_paths.run_id}` first")
-    atomic_write_json(run_paths.reports_dir / QUALITY_FILE,
-                      {"reference_split": REFERENCE_SPLIT, "splits": {name: q.to_dict() for name, q in results.items()}})
+        raise DataError(
+            f"run '{run_paths.run_id}' has embeddings for none of the splits {', '.join(splits)}; "
+            f"run `fer embed {run_paths.run_id}` first"
+        )
+    atomic_write_json(
+        run_paths.embedding_quality_file,
+        {"reference_split": REFERENCE_SPLIT, "splits": {name: q.to_dict() for name, q in results.items()}},
+    )
     if update_store:
         from fer_engine.runs.store import RunStore
 
-        metrics = {f"{split}_{field}": getattr(quality, field) for split, quality in results.items() for field in HEADLINE_FIELDS}
+        metrics = {
+            f"{split}_{field}": getattr(quality, field)
+            for split, quality in results.items()
+            for field in HEADLINE_FIELDS
+        }
         RunStore(runs_root or run_paths.root.parent).update(run_paths.run_id, metrics=metrics)
     return results
 
 
-def read_embedding_quality(run_paths: RunPaths) -> dict[str, dict]:
-    """The per-split metrics saved by `embedding_quality_for_run` ({} when not computed yet)."""
-    path = run_paths.reports_dir / QUALITY_FILE
-    if not path.exists():
+def read_embedding_quality(run_paths: RunPaths) -> dict[str, dict[str, Any]]:
+    """split -> the metrics saved by `embedding_quality_for_run` (EmbeddingQuality's fields, JSON values);
+    {} when not computed yet, a DataError naming the file when it is damaged."""
+    path = run_paths.embedding_quality_file
+    if not path.is_file():
         return {}
-    return json.loads(path.read_text()).get("splits", {})
+    try:
+        splits = json.loads(path.read_text(encoding="utf-8")).get("splits", {})
+    except (OSError, ValueError, AttributeError) as error:
+        raise DataError(
+            f"run '{run_paths.run_id}': {path.name} is unreadable ({type(error).__name__}); "
+            "delete it to compute it again (Embeddings page)"
+        ) from error
+    fields = {field.name for field in dataclasses.fields(EmbeddingQuality)}
+    if not isinstance(splits, dict) or not all(isinstance(metrics, dict) for metrics in splits.values()):
+        raise DataError(f"run '{run_paths.run_id}': {path.name} does not hold per-split metrics")
+    return {
+        str(split): {name: value for name, value in metrics.items() if name in fields}
+        for split, metrics in splits.items()
+    }

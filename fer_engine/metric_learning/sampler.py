@@ -9,7 +9,7 @@ batches themselves (use it as a DataLoader `batch_sampler` or index arrays with 
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -67,13 +67,17 @@ class PKBatchSampler(Sampler[np.ndarray]):
         queues = [rng.permutation(indices) for indices in self.indices_by_class]
         cursors = [0] * len(queues)
         for _ in range(self.num_batches):
-            chosen = rng.choice(len(self.classes), size=self.classes_per_batch, replace=False, p=self.class_probabilities)
+            chosen = rng.choice(
+                len(self.classes), size=self.classes_per_batch, replace=False, p=self.class_probabilities
+            )
             batch = []
             for class_position in chosen:
                 batch.append(self._take(class_position, queues, cursors, rng))
             yield np.concatenate(batch)
 
-    def _take(self, class_position: int, queues: list[np.ndarray], cursors: list[int], rng: np.random.Generator) -> np.ndarray:
+    def _take(
+        self, class_position: int, queues: list[np.ndarray], cursors: list[int], rng: np.random.Generator
+    ) -> np.ndarray:
         """K images of one class: the next K of its queue, or K drawn with replacement when it has fewer than K."""
         pool = self.indices_by_class[class_position]
         if len(pool) < self.samples_per_class:

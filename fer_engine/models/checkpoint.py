@@ -1,7 +1,8 @@
 """Checkpoints: weights as safetensors plus a JSON card (arch, classes, input size, config, data, metrics).
 
-Layout: a directory holding `model.safetensors` and `model.json`. A run keeps its best model in
-`<run>/checkpoint/`. Loading never executes pickle.
+Layout: a directory holding the weights and the card (file names in `fer_engine.runs.layout`). A run keeps its
+best model in `<run>/checkpoint/`; `resolve_checkpoint_dir` (from `fer_engine.runs.resolve`) finds it from a run
+id, run folder or the folder itself. Loading never executes pickle.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ from torch import nn
 from fer_engine.classes import FER_CLASS_NAMES
 from fer_engine.errors import ModelError
 from fer_engine.io_utils import atomic_write, atomic_write_json
+from fer_engine.runs.layout import CARD_FILE, WEIGHTS_FILE
+from fer_engine.runs.resolve import resolve_checkpoint_dir
 
-WEIGHTS_FILE = "model.safetensors"
-CARD_FILE = "model.json"
+__all__ = [
+    "CARD_FILE",
+    "WEIGHTS_FILE",
+    "ModelCard",
+    "load_checkpoint",
+    "read_card",
+    "resolve_checkpoint_dir",
+    "save_checkpoint",
+]
+
 FORMAT_VERSION = 1
 
 
@@ -40,13 +51,13 @@ class ModelCard:
     format_version: int = FORMAT_VERSION
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelCard":
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def save_checkpoint(model: nn.Module, card: ModelCard, directory: str | Path, *, half: bool = False) -> Path:
-    """Write `model.safetensors` (fp16 if `half`) and `model.json` atomically into `directory`."""
+    """Write the weights (fp16 if `half`) and the card atomically into `directory`."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
@@ -57,24 +68,6 @@ def save_checkpoint(model: nn.Module, card: ModelCard, directory: str | Path, *,
     atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp), metadata={"arch": card.arch}))
     atomic_write_json(directory / CARD_FILE, asdict(card))
     return directory
-
-
-def resolve_checkpoint_dir(path_or_run: str | Path, runs_root: str | Path | None = None) -> Path:
-    """A checkpoint directory from: that directory, its model.safetensors, a run folder, or a run id."""
-    candidates = []
-    path = Path(path_or_run)
-    if path.is_file():
-        candidates.append(path.parent)
-    candidates += [path, path / "checkpoint"]
-    if runs_root is not None or not path.exists():
-        from fer_engine.paths import runs_root as default_runs_root
-
-        root = Path(runs_root) if runs_root is not None else default_runs_root()
-        candidates += [root / str(path_or_run) / "checkpoint"]
-    for candidate in candidates:
-        if (candidate / WEIGHTS_FILE).is_file():
-            return candidate
-    raise ModelError(f"no checkpoint at '{path_or_run}': expected a folder with {WEIGHTS_FILE} and {CARD_FILE}, or a run")
 
 
 def read_card(directory: str | Path) -> ModelCard:

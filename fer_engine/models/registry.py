@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
-from torch import nn
+from collections.abc import Callable
 
 from fer_engine.errors import ModelError
+from fer_engine.models.vgg import VGG_BUILDERS, FerVGG
 
-_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+# Every model is a FerVGG: the embedding hook, heads and checkpoints rely on its `global_pool`,
+# `forward_features`/`forward_head` and `embedding_dim`.
+_BUILDERS: dict[str, Callable[..., FerVGG]] = dict(VGG_BUILDERS)
 
 
-def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator registering a builder `fn(num_classes, input_size, **kw) -> nn.Module` under `name`."""
+def register_model(name: str) -> Callable[[Callable[..., FerVGG]], Callable[..., FerVGG]]:
+    """Decorator registering a further builder `fn(num_classes, input_size, **kw) -> FerVGG` under `name`."""
 
-    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    def decorate(builder: Callable[..., FerVGG]) -> Callable[..., FerVGG]:
         _BUILDERS[name] = builder
         return builder
 
@@ -23,7 +24,6 @@ def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[.
 
 def available_models() -> list[str]:
     """Registered architecture names."""
-    _ensure_builtin_models()
     return sorted(_BUILDERS)
 
 
@@ -34,9 +34,8 @@ def create_model(
     input_size: int = 48,
     pretrained: str | None = None,
     **kwargs,
-) -> nn.Module:
+) -> FerVGG:
     """Build `arch`; `pretrained` is a local torchvision ImageNet weights file, 'cache' for the torch hub cache, or None."""
-    _ensure_builtin_models()
     if arch not in _BUILDERS:
         raise ModelError(f"unknown architecture '{arch}'; available: {', '.join(available_models())}")
     model = _BUILDERS[arch](num_classes=num_classes, input_size=input_size, **kwargs)
@@ -45,8 +44,3 @@ def create_model(
 
         load_imagenet_features(model, arch, pretrained)
     return model
-
-
-def _ensure_builtin_models() -> None:
-    """Import the modules that register the built-in architectures."""
-    import fer_engine.models.vgg  # noqa: F401

@@ -11,8 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import vgg19, vgg19_bn
 
-from fer_engine.models.registry import register_model
-
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -20,7 +18,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class FerVGG(nn.Module):
     """VGG feature extractor + GAP + linear head; `forward_features` gives the GAP embedding."""
 
-    def __init__(self, features: nn.Module, embedding_dim: int, num_classes: int, input_size: int, dropout: float = 0.0):
+    pixel_mean: torch.Tensor  # ImageNet normalisation, registered as (non-persistent) buffers
+    pixel_std: torch.Tensor
+
+    def __init__(
+        self, features: nn.Module, embedding_dim: int, num_classes: int, input_size: int, dropout: float = 0.0
+    ):
         super().__init__()
         self.input_size = int(input_size)
         self.embedding_dim = int(embedding_dim)
@@ -34,7 +37,9 @@ class FerVGG(nn.Module):
     def prepare_input(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 1|3, H, W) floats in [0, 1] -> normalised (N, 3, input_size, input_size)."""
         if images.shape[-1] != self.input_size or images.shape[-2] != self.input_size:
-            images = F.interpolate(images, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+            images = F.interpolate(
+                images, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False
+            )
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
         return (images - self.pixel_mean.to(images.dtype)) / self.pixel_std.to(images.dtype)
@@ -56,11 +61,33 @@ def _scaled_features(batch_norm: bool, width: float) -> tuple[nn.Module, int]:
     if width == 1.0:
         tv = vgg19_bn(weights=None) if batch_norm else vgg19(weights=None)
         return tv.features, 512
-    plan = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
+    plan: list[int | str] = [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ]
     layers: list[nn.Module] = []
     channels = 3
     for item in plan:
-        if item == "M":
+        if isinstance(item, str):  # "M": max-pool
             layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
             continue
         out = max(8, int(round(item * width)))
@@ -79,29 +106,35 @@ def _build(batch_norm: bool, width: float, num_classes: int, input_size: int, dr
         for module in model.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
     return model
 
 
-@register_model("vgg19")
 def build_vgg19(num_classes: int = 7, input_size: int = 48, dropout: float = 0.0) -> FerVGG:
     """The paper's model exactly: 20,027,975 parameters for 7 classes."""
     return _build(False, 1.0, num_classes, input_size, dropout)
 
 
-@register_model("vgg19_bn")
 def build_vgg19_bn(num_classes: int = 7, input_size: int = 48, dropout: float = 0.0) -> FerVGG:
     """VGG-19 with batch norm after every conv, for training from scratch."""
     return _build(True, 1.0, num_classes, input_size, dropout)
 
 
-@register_model("vgg19_bn_half")
 def build_vgg19_bn_half(num_classes: int = 7, input_size: int = 48, dropout: float = 0.0) -> FerVGG:
     """VGG-19-BN at half width (256-d embedding, ~1/4 of the FLOPs), the fast CPU configuration."""
     return _build(True, 0.5, num_classes, input_size, dropout)
 
 
-@register_model("vgg19_bn_quarter")
 def build_vgg19_bn_quarter(num_classes: int = 7, input_size: int = 48, dropout: float = 0.0) -> FerVGG:
     """VGG-19-BN at quarter width (128-d embedding), for tests and tiny demos."""
     return _build(True, 0.25, num_classes, input_size, dropout)
+
+
+# The built-in architectures by name; `models/registry.py` starts from this table (vgg.py imports no registry).
+VGG_BUILDERS = {
+    "vgg19": build_vgg19,
+    "vgg19_bn": build_vgg19_bn,
+    "vgg19_bn_half": build_vgg19_bn_half,
+    "vgg19_bn_quarter": build_vgg19_bn_quarter,
+}

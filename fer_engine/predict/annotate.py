@@ -13,8 +13,13 @@ from fer_engine.io_utils import atomic_write
 from fer_engine.predict.predictor import ImagePrediction
 
 LABEL_COLOURS = {
-    "angry": (220, 40, 40), "disgust": (120, 160, 30), "fear": (150, 60, 200), "happy": (250, 190, 0),
-    "sad": (40, 110, 220), "surprise": (240, 120, 20), "neutral": (160, 160, 160),
+    "angry": (220, 40, 40),
+    "disgust": (120, 160, 30),
+    "fear": (150, 60, 200),
+    "happy": (250, 190, 0),
+    "sad": (40, 110, 220),
+    "surprise": (240, 120, 20),
+    "neutral": (160, 160, 160),
 }
 
 

@@ -69,7 +69,9 @@ def eye_angle_degrees(box: FaceBox) -> float:
     return math.degrees(math.atan2(ly - ry, lx - rx))
 
 
-def crop_face_rgb(rgb: np.ndarray, box: FaceBox, framing: Framing = NEUTRAL_FRAMING, *, align_eyes: bool = True) -> np.ndarray:
+def crop_face_rgb(
+    rgb: np.ndarray, box: FaceBox, framing: Framing = NEUTRAL_FRAMING, *, align_eyes: bool = True
+) -> np.ndarray:
     """The square RGB crop (<= MAX_CROP_PIXELS a side) that FER2013 would have framed around `box`.
 
     With `align_eyes` and eye keypoints, the crop is rotated about its centre so the eyes are level.
@@ -93,6 +95,8 @@ def crop_face_rgb(rgb: np.ndarray, box: FaceBox, framing: Framing = NEUTRAL_FRAM
     return crop
 
 
-def crop_face_fer(rgb: np.ndarray, box: FaceBox, framing: Framing = NEUTRAL_FRAMING, *, align_eyes: bool = True) -> np.ndarray:
+def crop_face_fer(
+    rgb: np.ndarray, box: FaceBox, framing: Framing = NEUTRAL_FRAMING, *, align_eyes: bool = True
+) -> np.ndarray:
     """The (48, 48) uint8 grayscale face the model sees, via the same conversion as the training data."""
     return to_fer_gray(crop_face_rgb(rgb, box, framing, align_eyes=align_eyes), size=FER_SIZE)

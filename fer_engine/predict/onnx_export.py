@@ -42,12 +42,21 @@ def export_onnx(model: nn.Module, card: ModelCard, path: str | os.PathLike, *, f
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(
-                wrapped, (example,), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, opset_version=OPSET, dynamo=False,
+                wrapped,
+                (example,),
+                str(tmp),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,
             )
         graph = onnx.load(str(tmp))
-        for key, value in (("class_names", ",".join(card.class_names)), ("arch", card.arch),
-                           ("input", f"(N, 1, {face_size}, {face_size}) float32 grey in [0, 1]")):
+        for key, value in (
+            ("class_names", ",".join(card.class_names)),
+            ("arch", card.arch),
+            ("input", f"(N, 1, {face_size}, {face_size}) float32 grey in [0, 1]"),
+        ):
             entry = graph.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.save(graph, str(tmp))

@@ -8,9 +8,10 @@ classify them with a loaded model.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ from fer_engine.predict.detectors import DEFAULT_DETECTOR, FaceBox, FaceDetector
 from fer_engine.predict.detectors.presence import FacePresenceModel, checked_faces
 from fer_engine.predict.framing import crop_face_fer, framing_for
 from fer_engine.predict.image_io import MAX_IMAGE_PIXELS, ImageSource, describe_source, read_rgb
+from fer_engine.predict.inference_copy import bf16_inference_copy
+from fer_engine.runs.layout import CHECKPOINT_DIR, HEADS_DIR, WEIGHTS_FILE, RunPaths
+from fer_engine.runs.resolve import run_of_checkpoint
 
 DEFAULT_MIN_FACE_SCORE = 0.5
 """Face score a box needs to be classified. On benchmarks/detector_comparison.py's scenes (98 faces, 37
@@ -79,8 +83,12 @@ class ImagePrediction:
     skipped: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"image": self.image, "faces": [face.to_json() for face in self.faces], "skipped": self.skipped,
-                "error": self.error}
+        return {
+            "image": self.image,
+            "faces": [face.to_json() for face in self.faces],
+            "skipped": self.skipped,
+            "error": self.error,
+        }
 
 
 class Predictor:
@@ -118,10 +126,13 @@ class Predictor:
         self.align_eyes = align_eyes
         self.checkpoint_dir = checkpoint_dir
         self._detector_spec = detector
-        self._detector: FaceDetector | None = detector if detector is not None and not isinstance(detector, str) else None
+        self._detector: FaceDetector | None = (
+            detector if detector is not None and not isinstance(detector, str) else None
+        )
         self.min_face_score = check_min_face_score(min_face_score)
         self.check_faces = check_faces
         self._presence: FacePresenceModel | None = None
+        self._inference_model: nn.Module | None = None
 
     @classmethod
     def from_checkpoint(
@@ -136,7 +147,7 @@ class Predictor:
         precision: str = "auto",
         min_face_score: float = DEFAULT_MIN_FACE_SCORE,
         check_faces: bool = True,
-    ) -> "Predictor":
+    ) -> Predictor:
         """Load a checkpoint (default: the shipped one) and, for head != 'softmax', that run's fitted head."""
         from fer_engine.heads.registry import CLASSIFIER_NAMES  # here: a host without xgboost still predicts
 
@@ -145,9 +156,20 @@ class Predictor:
         checkpoint_dir = resolve_checkpoint_dir(path_or_run if path_or_run is not None else default_checkpoint())
         model, card = load_checkpoint(checkpoint_dir, device=device)
         estimator = None if head == "softmax" else load_run_head(checkpoint_dir, head)
-        return cls(model, card, head=head, head_estimator=estimator, detector=detector, tta=tta, device=device,
-                   align_eyes=align_eyes, checkpoint_dir=checkpoint_dir, precision=precision,
-                   min_face_score=min_face_score, check_faces=check_faces)
+        return cls(
+            model,
+            card,
+            head=head,
+            head_estimator=estimator,
+            detector=detector,
+            tta=tta,
+            device=device,
+            align_eyes=align_eyes,
+            checkpoint_dir=checkpoint_dir,
+            precision=precision,
+            min_face_score=min_face_score,
+            check_faces=check_faces,
+        )
 
     @property
     def detector(self) -> FaceDetector:
@@ -164,6 +186,13 @@ class Predictor:
         return self._presence
 
     @property
+    def inference_model(self) -> nn.Module:
+        """The model bf16 classification runs: a copy with weights cast once, channels_last (inference_copy.py)."""
+        if self._inference_model is None:
+            self._inference_model = bf16_inference_copy(self.model)
+        return self._inference_model
+
+    @property
     def detector_name(self) -> str:
         return getattr(self.detector, "name", "custom")
 
@@ -172,7 +201,20 @@ class Predictor:
         faces = np.asarray(faces, dtype=np.uint8)
         if faces.ndim != 3:
             raise DataError(f"faces must be an (N, 48, 48) uint8 array, not shape {faces.shape}")
-        output = run_inference(self.model, faces, batch_size=64, device=self.device, precision=self.precision, tta=self.tta)
+        if self.precision == "bf16":
+            output = run_inference(
+                self.inference_model,
+                faces,
+                batch_size=64,
+                device=self.device,
+                precision="bf16",
+                tta=self.tta,
+                channels_last=True,
+            )
+        else:
+            output = run_inference(
+                self.model, faces, batch_size=64, device=self.device, precision=self.precision, tta=self.tta
+            )
         if self.head == "softmax":
             return output.probabilities.astype(np.float64), output.embeddings
         return head_probabilities(self.head_estimator, output.embeddings, len(self.class_names)), output.embeddings
@@ -185,12 +227,21 @@ class Predictor:
         faces = np.stack([to_fer_gray(np.asarray(crop)) for crop in crops])
         probabilities, embeddings = self.classify(faces)
         return [
-            self._face(probabilities[i], embeddings[i], (0, 0, int(np.asarray(crops[i]).shape[1]), int(np.asarray(crops[i]).shape[0])),
-                       1.0, 1.0, faces[i], None)
+            self._face(
+                probabilities[i],
+                embeddings[i],
+                (0, 0, int(np.asarray(crops[i]).shape[1]), int(np.asarray(crops[i]).shape[0])),
+                1.0,
+                1.0,
+                faces[i],
+                None,
+            )
             for i in range(len(crops))
         ]
 
-    def face_boxes(self, rgb: np.ndarray, min_face_score: float | None = None) -> tuple[list[FaceBox], list[float], int]:
+    def face_boxes(
+        self, rgb: np.ndarray, min_face_score: float | None = None
+    ) -> tuple[list[FaceBox], list[float], int]:
         """(boxes, face scores) that pass the threshold (default: this predictor's), in reading order; and how many failed."""
         threshold = self.min_face_score if min_face_score is None else check_min_face_score(min_face_score)
         presence = self.presence_model if self.check_faces else None
@@ -198,7 +249,9 @@ class Predictor:
         order = reading_order(boxes)
         return [boxes[i] for i in order], [scores[i] for i in order], skipped
 
-    def predict_rgb(self, rgb: np.ndarray, name: str = "<image>", *, min_face_score: float | None = None) -> ImagePrediction:
+    def predict_rgb(
+        self, rgb: np.ndarray, name: str = "<image>", *, min_face_score: float | None = None
+    ) -> ImagePrediction:
         """Detect, check and classify every face of an RGB uint8 image already in memory."""
         boxes, face_scores, skipped = self.face_boxes(rgb, min_face_score)
         height, width = rgb.shape[:2]
@@ -209,12 +262,27 @@ class Predictor:
         faces = np.stack([crop_face_fer(rgb, box, framing, align_eyes=self.align_eyes) for box in boxes])
         probabilities, embeddings = self.classify(faces)
         for i, box in enumerate(boxes):
-            result.faces.append(self._face(probabilities[i], embeddings[i], clip_box(box, width, height), face_scores[i],
-                                           box.score, faces[i], box))
+            result.faces.append(
+                self._face(
+                    probabilities[i],
+                    embeddings[i],
+                    clip_box(box, width, height),
+                    face_scores[i],
+                    box.score,
+                    faces[i],
+                    box,
+                )
+            )
         return result
 
-    def predict_source(self, image: ImageSource, *, name: str | None = None, min_face_score: float | None = None,
-                       max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[ImagePrediction, np.ndarray | None]:
+    def predict_source(
+        self,
+        image: ImageSource,
+        *,
+        name: str | None = None,
+        min_face_score: float | None = None,
+        max_pixels: int = MAX_IMAGE_PIXELS,
+    ) -> tuple[ImagePrediction, np.ndarray | None]:
         """Faces of one image and its decoded pixels; any failure becomes the result's `error` (pixels None).
 
         One bad file is one bad result: decoders raise more than DataError on hostile input (e.g. Pillow's
@@ -227,7 +295,9 @@ class Predictor:
         except (DataError, ModelError, ConfigError) as exc:
             return ImagePrediction(name, [], short_error(str(exc))), None
         except Exception as exc:  # noqa: BLE001 - whatever one image raises must not stop the others
-            return ImagePrediction(name, [], short_error(f"'{name}' could not be processed: {type(exc).__name__}: {exc}")), None
+            return ImagePrediction(
+                name, [], short_error(f"'{name}' could not be processed: {type(exc).__name__}: {exc}")
+            ), None
 
     def predict_image(self, image: ImageSource) -> ImagePrediction:
         """Faces of one image (path, bytes, PIL or array); an unreadable image gives `error`, not an exception."""
@@ -237,11 +307,19 @@ class Predictor:
         """`predict_image` for each image, in order; one bad file does not stop the others."""
         return [self.predict_image(image) for image in images]
 
-    def _face(self, probabilities: np.ndarray, embedding: np.ndarray, box, face_score: float, detector_score: float, crop,
-              detection) -> FacePrediction:
+    def _face(
+        self,
+        probabilities: np.ndarray,
+        embedding: np.ndarray,
+        box: tuple[int, int, int, int],
+        face_score: float,
+        detector_score: float,
+        crop,
+        detection,
+    ) -> FacePrediction:
         index = int(np.argmax(probabilities))
         return FacePrediction(
-            box=tuple(int(v) for v in box),
+            box=box,
             label=self.class_names[index],
             probabilities={name: float(p) for name, p in zip(self.class_names, probabilities)},
             embedding=np.asarray(embedding, dtype=np.float32),
@@ -290,11 +368,13 @@ def reading_order(boxes: list[FaceBox]) -> list[int]:
 def default_checkpoint() -> Path:
     """The shipped model's run folder, or a ModelError saying it is missing and what to pass instead."""
     default_dir = default_checkpoint_dir()
-    if not any((default_dir / sub / "model.safetensors").is_file() for sub in ("checkpoint", ".")):
+    try:
+        resolve_checkpoint_dir(default_dir)
+    except ModelError as error:
         raise ModelError(
-            f"the default model is not installed: {default_dir} has no checkpoint/model.safetensors. "
+            f"the default model is not installed: {default_dir} has no {CHECKPOINT_DIR}/{WEIGHTS_FILE}. "
             "Pass --checkpoint PATH_OR_RUN (a run folder, run id or checkpoint folder), or train one with `fer train`"
-        )
+        ) from error
     return default_dir
 
 
@@ -308,12 +388,12 @@ def clip_box(box: FaceBox, width: int, height: int) -> tuple[int, int, int, int]
 def load_run_head(checkpoint_dir: Path, head: str) -> Any:
     """The fitted head `head` of the run that holds `checkpoint_dir` (heads/ beside checkpoint/)."""
     from fer_engine.heads.fitting import load_fitted_head
-    from fer_engine.runs.layout import RunPaths
 
-    run_root = checkpoint_dir.parent if checkpoint_dir.name == "checkpoint" else checkpoint_dir
-    run = RunPaths(run_root)
+    run = run_of_checkpoint(checkpoint_dir) or RunPaths(checkpoint_dir)
     if not run.heads_dir.is_dir():
-        raise ModelError(f"'{run_root}' has no heads/ folder: fit heads with `fer heads {run_root}` or use --head softmax")
+        raise ModelError(
+            f"'{run.root}' has no {HEADS_DIR}/ folder: fit heads with `fer heads {run.root}` or use --head softmax"
+        )
     return load_fitted_head(run, head).estimator
 
 

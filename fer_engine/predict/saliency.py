@@ -35,7 +35,9 @@ def last_conv_activation(model: nn.Module) -> nn.Module:
     return relus[0] if relus else modules[last]
 
 
-def grad_cam(model: nn.Module, face: np.ndarray, class_index: int | None = None, overlay_size: int = 192) -> SaliencyMap:
+def grad_cam(
+    model: nn.Module, face: np.ndarray, class_index: int | None = None, overlay_size: int = 192
+) -> SaliencyMap:
     """Grad-CAM of one (48, 48) uint8 face for `class_index` (default: the predicted class)."""
     face = np.asarray(face, dtype=np.uint8)
     if face.ndim != 2:
@@ -66,9 +68,9 @@ def grad_cam(model: nn.Module, face: np.ndarray, class_index: int | None = None,
     activation, gradient = captured["activation"].detach(), captured["grad"].detach()
     weights = gradient.mean(dim=(2, 3), keepdim=True)  # global-average-pooled gradients per channel
     cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
-    cam = F.interpolate(cam, size=face.shape, mode="bilinear", align_corners=False)[0, 0].cpu().numpy()
-    peak = float(cam.max())
-    heatmap = (cam / peak if peak > 0 else np.zeros_like(cam)).astype(np.float32)
+    cam_map = F.interpolate(cam, size=face.shape, mode="bilinear", align_corners=False)[0, 0].cpu().numpy()
+    peak = float(cam_map.max())
+    heatmap = (cam_map / peak if peak > 0 else np.zeros_like(cam_map)).astype(np.float32)
     return SaliencyMap(heatmap, overlay_heatmap(face, heatmap, overlay_size), index)
 
 

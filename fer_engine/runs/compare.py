@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
 from fer_engine.errors import RunNotFoundError
-from fer_engine.evaluation.paper_results import paper_result
 from fer_engine.evaluation.stored import EVALUATION_PREFIX, evaluated_splits, headline_metrics, run_evaluations
 from fer_engine.runs.examples import EXAMPLE_FIELD
 from fer_engine.runs.layout import RunPaths
-
-if TYPE_CHECKING:
-    from fer_engine.runs.store import RunStore
+from fer_engine.runs.resolve import RunRef, resolve_run
+from fer_engine.runs.store import RunStore
+from fer_engine.scoring.paper_results import paper_result
 
 IDENTITY_COLUMNS = ("run_id", "name", "status", "kind", "arch", "preset", "loss", "created_at",
                     "val_accuracy", "val_macro_f1", "val_tta")
@@ -60,7 +60,7 @@ def headline_columns(run: RunPaths) -> dict[str, Any]:
             "val_source": headline.source}
 
 
-def run_row(run: RunPaths, store: "RunStore | None" = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_row(run: RunPaths, store: RunStore | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(headline row, flattened config) of one run: index record, summary.json, evaluation reports, config.json."""
     row: dict[str, Any] = {"run_id": run.run_id}
     config = _read_json(run.config)
@@ -88,7 +88,7 @@ def run_row(run: RunPaths, store: "RunStore | None" = None) -> tuple[dict[str, A
     return row, {f"config.{k}": v for k, v in flatten_scalars(config).items()}
 
 
-def compare_runs(runs: Iterable[str | os.PathLike | RunPaths], *, store: "RunStore | None" = None,
+def compare_runs(runs: Iterable[RunRef], *, store: RunStore | None = None,
                  all_config: bool = False) -> pd.DataFrame:
     """One row per run: identity, headline metrics, evaluation results, then config fields.
 
@@ -100,10 +100,8 @@ def compare_runs(runs: Iterable[str | os.PathLike | RunPaths], *, store: "RunSto
     """
     runs = list(runs)
     if store is None and not all(isinstance(run, RunPaths) for run in runs):
-        from fer_engine.runs.store import RunStore
-
         store = RunStore()
-    resolved = [run if isinstance(run, RunPaths) else store.find(run) for run in runs]
+    resolved = [resolve_run(run, store.root if store is not None else None) for run in runs]
     if not resolved:
         raise RunNotFoundError("name at least one run to compare (see `fer runs list`)")
     headline_rows, config_rows = zip(*(run_row(run, store) for run in resolved))

@@ -17,7 +17,16 @@ from pathlib import Path
 from fer_engine.errors import ConfigError, RunNotFoundError
 from fer_engine.io_utils import atomic_write_json, atomic_write_text
 from fer_engine.paths import PROJECT_ROOT
-from fer_engine.runs.layout import RunPaths, replace_folder
+from fer_engine.runs.layout import (
+    CONFIG_FILE,
+    EMBEDDING_QUALITY_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
+    SUMMARY_FILE,
+    RunPaths,
+    replace_folder,
+)
+from fer_engine.runs.run_config import recorded_command
 
 EXAMPLES_DIR = PROJECT_ROOT / "checkpoints" / "examples"
 EXAMPLES_DIR_ENV = "FER_EXAMPLES_DIR"
@@ -29,8 +38,8 @@ MAX_EXAMPLES_BYTES = 15 * MIB
 EXAMPLE_SPLITS = ("val",)
 EXAMPLE_MAP_METHOD = "UMAP"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_RUN_FILES = ("config.json", "metrics.jsonl")
-_REPORT_PATTERNS = ("evaluation_*.json", "report.md", "embedding_quality.json")  # reports/ files kept
+_RUN_FILES = (CONFIG_FILE, METRICS_FILE)
+_REPORT_PATTERNS = ("evaluation_*.json", REPORT_FILE, EMBEDDING_QUALITY_FILE)  # reports/ files kept
 
 
 def examples_dir() -> Path:
@@ -113,8 +122,8 @@ def export_example(run: RunPaths, name: str, *, root: str | os.PathLike | None =
 
 def _check_exportable(run: RunPaths) -> None:
     missing = [label for label, present in (
-        ("summary.json", run.summary.is_file()),
-        ("metrics.jsonl", run.metrics_log.is_file()),
+        (SUMMARY_FILE, run.summary.is_file()),
+        (METRICS_FILE, run.metrics_log.is_file()),
         ("val embeddings (`fer embed`)", run.embeddings_file("val").is_file()),
         ("val evaluations (`fer evaluate`)", any(run.reports_dir.glob("evaluation_val_*.json"))),
     ) if not present]
@@ -151,7 +160,7 @@ def _build_example(run: RunPaths, example: RunPaths, name: str, command: str, ma
         embedding_set = load_embeddings(run, split)
         save_embeddings(embedding_set, example.embeddings_file(split), compact=True)
         store_map(example, embedding_set, map_method, **DEFAULT_MAP_SETTINGS)
-    atomic_write_text(example.root / "CARD.md", example_card(example, command, note))
+    atomic_write_text(example.card_markdown, example_card(example, command, note))
 
 
 def example_card(example: RunPaths, command: str = "", note: str = "") -> str:
@@ -194,33 +203,6 @@ def _stopped_line(summary: dict) -> list[str]:
         return []
     return [f"- Status `{status}`: stopped after epoch {summary.get('epochs_completed', '?')} of "
             f"{summary.get('epochs_planned', '?')} planned; the checkpoint is the best of the epochs run."]
-
-
-def recorded_command(config: dict) -> str:
-    """The command that made the run: `fer train`'s recorded line, or the `fer reproduce` line of its pipeline spec."""
-    recorded = config.get("command")
-    if recorded:
-        return " ".join(recorded) if isinstance(recorded, list) else str(recorded)
-    spec = config.get("pipeline")
-    if not isinstance(spec, dict):
-        return "?"
-    parts = ["fer reproduce", f"--data {spec.get('data_path', '?')}", f"--preset {spec.get('preset', '?')}"]
-    overrides = dict(spec.get("overrides") or {})
-    for flag in ("epochs", "arch"):
-        if flag in overrides:
-            parts.append(f"--{flag} {overrides.pop(flag)}")
-    if spec.get("limit"):
-        parts.append(f"--limit {spec['limit']}")
-    parts += [f"--set {key}={value}" for key, value in overrides.items()]
-    if spec.get("heads"):
-        parts.append(f"--heads {','.join(spec['heads'])}")
-    if spec.get("max_train"):
-        parts.append(f"--max-train {spec['max_train']}")
-    if spec.get("tta") and spec["tta"] != "none":
-        parts.append(f"--tta {spec['tta']}")
-    if spec.get("name"):
-        parts.append(f"--name {spec['name']}")
-    return " ".join(parts)
 
 
 def _summary(run: RunPaths) -> dict:

@@ -16,21 +16,21 @@ import secrets
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from fer_engine.errors import ConfigError, RunIndexError, RunNotFoundError
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.paths import runs_root as default_runs_root
-from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.layout import RunPaths, is_run_folder, is_valid_run_id, validate_run_id
+from fer_engine.runs.resolve import RunRef, resolve_run
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["DB_FILE", "RunRecord", "RunStore", "ReindexResult", "reindex", "validate_run_id"]
 
 DB_FILE = "index.sqlite"
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 RUN_STATUSES = ("created", "running", "succeeded", "failed", "cancelled")
 ALLOCATION_ATTEMPTS = 50  # redraws of a generated run id taken by another process in the same second
 # `FER_DB_JOURNAL_MODE=DELETE` for a runs root on a network filesystem (WAL needs shared memory on one host).
@@ -77,13 +77,6 @@ class RunRecord:
     data_fingerprint: str
     metrics: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
-
-
-def validate_run_id(run_id: str) -> str:
-    """Reject ids that could escape the runs root (they come from URLs, widgets and the CLI)."""
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
-        raise RunNotFoundError(f"'{run_id}' is not a valid run id (letters, digits, '_', '-', '.')")
-    return run_id
 
 
 def is_lock_error(error: BaseException) -> bool:
@@ -232,17 +225,6 @@ class RunStore:
         ))
         return paths
 
-    def register_existing(self, paths: RunPaths, *, name: str = "", kind: str = "train") -> None:
-        """Index a run folder that exists on disk but not in the index (e.g. the shipped run)."""
-        config = paths.read_config()
-        now = time.time()
-        self.write(lambda connection: connection.execute(
-            "INSERT OR IGNORE INTO runs (run_id, name, kind, status, created_at, updated_at, arch, preset, loss,"
-            " data_fingerprint) VALUES (?, ?, ?, 'succeeded', ?, ?, ?, ?, ?, ?)",
-            (paths.run_id, name or paths.run_id, kind, now, now, str(config.get("arch", "")),
-             str(config.get("preset", "")), str(config.get("loss", "")), str(config.get("data_fingerprint", ""))),
-        ))
-
     def index_run_folders(self) -> list[str]:
         """Index every run folder under the root that the index lacks (status and headline metrics from its
         summary.json, dates from its files); returns the run ids added."""
@@ -317,22 +299,9 @@ class RunStore:
         self.get(run_id)
         return RunPaths(self.root / run_id)
 
-    def find(self, run_id_or_path: str | os.PathLike | RunPaths) -> RunPaths:
-        """A run named by its id (indexed or a folder under the root) or by the path of a run folder."""
-        if isinstance(run_id_or_path, RunPaths):
-            candidate = run_id_or_path.root
-        else:
-            text = os.fspath(run_id_or_path)
-            if RUN_ID_PATTERN.match(text) and ".." not in text and (self.root / text).is_dir():
-                return RunPaths(self.root / text)
-            candidate = Path(text).expanduser()
-        if candidate.is_dir() and _looks_like_run(candidate):
-            return RunPaths(candidate)
-        if isinstance(run_id_or_path, (str, os.PathLike)) and RUN_ID_PATTERN.match(os.fspath(run_id_or_path)):
-            return self.paths(os.fspath(run_id_or_path))  # indexed but folder missing: raises with a clear message
-        raise RunNotFoundError(
-            f"'{os.fspath(candidate)}' is neither a run id under {self.root} nor a run folder"
-            " (a folder with config.json, summary.json or checkpoint/); see `fer runs list`")
+    def find(self, run: RunRef) -> RunPaths:
+        """A run named by its id under this root, the path of a run folder, or its checkpoint (`resolve_run`)."""
+        return resolve_run(run, self.root)
 
     def delete(self, run_id: str) -> None:
         """Remove a run's index row and folder; refused while the run or a job on it is running or queued."""
@@ -360,12 +329,6 @@ class RunStore:
             trash = self.root / f".deleting-{run_id}-{secrets.token_hex(3)}"
             folder.rename(trash)
             shutil.rmtree(trash, ignore_errors=True)
-
-    def compare(self, runs: list[str | os.PathLike | RunPaths]) -> "pd.DataFrame":
-        """Headline metrics and config fields of several runs, one row each (see `fer_engine.runs.compare`)."""
-        from fer_engine.runs.compare import compare_runs
-
-        return compare_runs(runs, store=self)
 
 
 @dataclass
@@ -420,8 +383,7 @@ def _run_folders(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(folder for folder in root.iterdir()
-                  if folder.is_dir() and RUN_ID_PATTERN.match(folder.name) and ".." not in folder.name
-                  and _looks_like_run(folder))
+                  if is_valid_run_id(folder.name) and is_run_folder(folder))
 
 
 def _row_from_folder(paths: RunPaths) -> tuple:
@@ -431,7 +393,8 @@ def _row_from_folder(paths: RunPaths) -> tuple:
     status = "cancelled" if status == "interrupted" else status if status in RUN_STATUSES else "created"
     created = _mtime(paths.config) or _mtime(paths.root)
     updated = _mtime(paths.summary) or created
-    pipeline = config.get("pipeline") if isinstance(config.get("pipeline"), dict) else {}
+    recorded = config.get("pipeline")
+    pipeline = recorded if isinstance(recorded, dict) else {}
     name = str(config.get("name") or pipeline.get("name") or paths.run_id)
     metrics = {key: summary[key] for key in HEADLINE_SUMMARY_KEYS if summary.get(key) is not None}
     fields = [str(config.get(key) or summary.get(key) or "") for key in ("arch", "preset", "loss", "data_fingerprint")]
@@ -452,11 +415,6 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _looks_like_run(folder: Path) -> bool:
-    paths = RunPaths(folder)
-    return paths.config.is_file() or paths.summary.is_file() or paths.checkpoint_dir.is_dir()
 
 
 def _has_table(connection: sqlite3.Connection, name: str) -> bool:

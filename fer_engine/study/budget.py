@@ -53,8 +53,9 @@ class StudyPlan:
         return asdict(self)
 
 
-def measure_throughput(arch: str, batch_size: int, input_size: int = 48, device: str = "cpu",
-                       steps: int = 2) -> Throughput:
+def measure_throughput(
+    arch: str, batch_size: int, input_size: int = 48, device: str = "cpu", steps: int = 2
+) -> Throughput:
     """Time a short burst of real training steps and one inference batch of `arch` (random images)."""
     from fer_engine.models import create_model
 
@@ -99,14 +100,24 @@ def estimate_cell_seconds(workload: CellWorkload, throughput: Throughput, epochs
     cap = limit if limit is not None else float("inf")
     n_train, n_val, n_test = (min(n, cap) for n in (workload.n_train, workload.n_val, workload.n_test))
     knn_reference = min(workload.knn_reference_images, n_train)
-    per_epoch = n_train / throughput.train_images_per_second + (n_val + knn_reference) / throughput.eval_images_per_second
+    per_epoch = (
+        n_train / throughput.train_images_per_second + (n_val + knn_reference) / throughput.eval_images_per_second
+    )
     after_training = (n_train + n_val + n_test) / throughput.eval_images_per_second
     heads = HEAD_SECONDS_PER_1K_IMAGES * workload.n_heads * n_train / 1000.0
     return epochs * per_epoch + after_training + heads
 
 
-def plan_study(workload: CellWorkload, n_cells: int, throughput: Throughput, *, budget_seconds: float,
-               max_epochs: int, epochs: int | None = None, limit: int | None = None) -> StudyPlan:
+def plan_study(
+    workload: CellWorkload,
+    n_cells: int,
+    throughput: Throughput,
+    *,
+    budget_seconds: float,
+    max_epochs: int,
+    epochs: int | None = None,
+    limit: int | None = None,
+) -> StudyPlan:
     """Largest epochs (up to `max_epochs`, or exactly `epochs`) and image limit that fit the budget.
 
     Epochs come first down to MIN_EPOCHS; below that, the per-split image limit shrinks instead.

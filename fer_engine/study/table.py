@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from fer_engine.io_utils import atomic_write_json, atomic_write_text
 
@@ -58,8 +59,10 @@ class StudyRow:
 
     def flat(self, heads: Sequence[str]) -> dict[str, Any]:
         """One CSV row: scalar columns, `<head>_<split>_accuracy`, `<head>_<split>_macro_f1`, `paper_<head>_test_*`."""
-        row: dict[str, Any] = {name: getattr(self, name) for name in
-                               ("cell", "loss", "miner", "distance", "run_id", "status", "seconds", "epochs", "limit")}
+        row: dict[str, Any] = {
+            name: getattr(self, name)
+            for name in ("cell", "loss", "miner", "distance", "run_id", "status", "seconds", "epochs", "limit")
+        }
         for key, _ in EMBEDDING_COLUMNS:
             row[f"val_{key}"] = self.embedding_val.get(key)
         row["val_precision_at_1"] = self.embedding_val.get("precision_at_1")
@@ -106,15 +109,23 @@ def markdown_table(rows: Sequence[StudyRow], heads: Sequence[str]) -> str:
     header += [f"{head}: {score_title}" for head in heads] + ["run"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        cells = [row.cell, row.loss, row.miner or "-", row.distance or "-",
-                 row.status if not row.error else f"{row.status}: {row.error[:60]}", str(row.epochs or "-")]
+        cells = [
+            row.cell,
+            row.loss,
+            row.miner or "-",
+            row.distance or "-",
+            row.status if not row.error else f"{row.status}: {row.error[:60]}",
+            str(row.epochs or "-"),
+        ]
         cells += [_number(row.embedding_val.get(key)) for key, _ in EMBEDDING_COLUMNS]
         cells += [_score_cell(row, head, has_test) for head in heads] + [row.run_id or "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_study_table(folder: Path, rows: Sequence[StudyRow], heads: Sequence[str], header: dict[str, Any]) -> dict[str, Path]:
+def write_study_table(
+    folder: Path, rows: Sequence[StudyRow], heads: Sequence[str], header: dict[str, Any]
+) -> dict[str, Path]:
     """Write study.md, study.csv and study.json (atomically) into `folder`; returns their paths."""
     flat = [row.flat(heads) for row in rows]
     buffer = io.StringIO()

@@ -7,9 +7,10 @@ import json
 import secrets
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from fer_engine.errors import ConfigError
 from fer_engine.heads.registry import HEAD_NAMES, SOFTMAX
@@ -51,7 +52,12 @@ class TripletStudySpec:
         """
         from fer_engine.training.presets import get_preset
 
-        overrides: dict[str, Any] = {**self.extra_overrides, "arch": self.arch, "seed": self.seed, "device": self.device}
+        overrides: dict[str, Any] = {
+            **self.extra_overrides,
+            "arch": self.arch,
+            "seed": self.seed,
+            "device": self.device,
+        }
         if epochs is not None:
             overrides["epochs"] = epochs
             base = get_preset(self.preset)
@@ -115,14 +121,26 @@ def run_triplet_study(spec: TripletStudySpec, progress: Progress = print) -> Stu
     folder = store.root / STUDIES_FOLDER / study_id
     folder.mkdir(parents=True, exist_ok=False)
     heads = [SOFTMAX, *spec.heads]
-    header = {"study_id": study_id, "data_path": str(spec.data_path), "arch": spec.arch, "preset": spec.preset,
-              "heads": heads, "seed": spec.seed, "plan": plan.to_dict(), "started_at": time.time()}
+    header = {
+        "study_id": study_id,
+        "data_path": str(spec.data_path),
+        "arch": spec.arch,
+        "preset": spec.preset,
+        "heads": heads,
+        "seed": spec.seed,
+        "plan": plan.to_dict(),
+        "started_at": time.time(),
+    }
     atomic_write_json(folder / "plan.json", header)
-    progress(f"study {study_id}: {len(spec.cells)} runs, {plan.epochs} epochs each, "
-             f"limit {plan.limit or 'none'}; {plan.note}")
+    progress(
+        f"study {study_id}: {len(spec.cells)} runs, {plan.epochs} epochs each, "
+        f"limit {plan.limit or 'none'}; {plan.note}"
+    )
 
-    rows = [StudyRow(cell.label, cell.loss, cell.miner, cell.distance, epochs=plan.epochs, limit=plan.limit)
-            for cell in spec.cells]
+    rows = [
+        StudyRow(cell.label, cell.loss, cell.miner, cell.distance, epochs=plan.epochs, limit=plan.limit)
+        for cell in spec.cells
+    ]
     files: dict[str, Path] = {}
     for index, (cell, row) in enumerate(zip(spec.cells, rows), start=1):
         progress(f"[{index}/{len(rows)}] {cell.label}")
@@ -145,7 +163,9 @@ def _plan(spec: TripletStudySpec, dataset: Any, progress: Progress) -> StudyPlan
     sizes = {name: len(split) for name, split in dataset.splits.items()}
     triplet = base.triplet
     workload = CellWorkload(
-        n_train=sizes.get("train", 0), n_val=sizes.get("val", 0), n_test=sizes.get("test", 0),
+        n_train=sizes.get("train", 0),
+        n_val=sizes.get("val", 0),
+        n_test=sizes.get("test", 0),
         knn_reference_images=triplet.knn_reference_size if any(c.has_triplet for c in spec.cells) else 0,
         n_heads=len(spec.heads),
     )
@@ -153,16 +173,34 @@ def _plan(spec: TripletStudySpec, dataset: Any, progress: Progress) -> StudyPlan
 
     device = str(resolve_device(spec.device))
     progress(f"measuring training speed of {spec.arch} on {device} ...")
-    throughput = measure_throughput(spec.arch, triplet.classes_per_batch * triplet.samples_per_class,
-                                    input_size=base.input_size, device=device)
-    progress(f"  {throughput.train_images_per_second:.1f} images/s training, "
-             f"{throughput.eval_images_per_second:.1f} images/s inference")
-    return plan_study(workload, len(spec.cells), throughput, budget_seconds=60.0 * spec.budget_minutes,
-                      max_epochs=spec.epochs or base.epochs, epochs=None, limit=spec.limit)
+    throughput = measure_throughput(
+        spec.arch, triplet.classes_per_batch * triplet.samples_per_class, input_size=base.input_size, device=device
+    )
+    progress(
+        f"  {throughput.train_images_per_second:.1f} images/s training, "
+        f"{throughput.eval_images_per_second:.1f} images/s inference"
+    )
+    return plan_study(
+        workload,
+        len(spec.cells),
+        throughput,
+        budget_seconds=60.0 * spec.budget_minutes,
+        max_epochs=spec.epochs or base.epochs,
+        epochs=None,
+        limit=spec.limit,
+    )
 
 
-def _run_cell(spec: TripletStudySpec, cell: StudyCell, row: StudyRow, plan: StudyPlan, store: RunStore,
-              study_id: str, folder: Path, progress: Progress) -> None:
+def _run_cell(
+    spec: TripletStudySpec,
+    cell: StudyCell,
+    row: StudyRow,
+    plan: StudyPlan,
+    store: RunStore,
+    study_id: str,
+    folder: Path,
+    progress: Progress,
+) -> None:
     """Train, embed, fit heads and evaluate one cell through the pipeline, then fill its row (errors recorded)."""
     from fer_engine.pipeline import PipelineSpec, run_pipeline
     from fer_engine.training.presets import get_preset
@@ -170,8 +208,14 @@ def _run_cell(spec: TripletStudySpec, cell: StudyCell, row: StudyRow, plan: Stud
     started = time.perf_counter()
     overrides = spec.cell_overrides(cell, plan.epochs)
     pipeline_spec = PipelineSpec(
-        data_path=str(spec.data_path), preset=spec.preset, overrides=overrides, heads=list(spec.heads),
-        runs_root=str(store.root), name=f"study-{cell.label}", limit=plan.limit, seed=spec.seed,
+        data_path=str(spec.data_path),
+        preset=spec.preset,
+        overrides=overrides,
+        heads=list(spec.heads),
+        runs_root=str(store.root),
+        name=f"study-{cell.label}",
+        limit=plan.limit,
+        seed=spec.seed,
         search=False,  # fixed head hyper-parameters: a 25-fit search per head and cell would dwarf the training
     )
     resolved = get_preset(spec.preset).with_overrides(**overrides, limit=plan.limit)
@@ -199,13 +243,15 @@ def _run_cell(spec: TripletStudySpec, cell: StudyCell, row: StudyRow, plan: Stud
         row.seconds = round(time.perf_counter() - started, 1)
 
 
-def _collect(run: RunPaths, row: StudyRow, distance: str, normalize: bool, loss: str, spec: TripletStudySpec,
-             store: RunStore) -> None:
+def _collect(
+    run: RunPaths, row: StudyRow, distance: str, normalize: bool, loss: str, spec: TripletStudySpec, store: RunStore
+) -> None:
     """Embedding quality (val/test against train) and every head's evaluation files into the row."""
     from fer_engine.metric_learning.report import embedding_quality_for_run
 
-    quality = embedding_quality_for_run(run, SCORED_SPLITS, distance=distance, normalize=normalize,
-                                        update_store=True, runs_root=str(store.root))
+    quality = embedding_quality_for_run(
+        run, SCORED_SPLITS, distance=distance, normalize=normalize, update_store=True, runs_root=str(store.root)
+    )
     if "val" in quality:
         row.embedding_val = quality["val"].to_dict()
     trained_classifier = "ce" in loss.split("+")  # a triplet-only backbone's linear layer is never trained
@@ -223,7 +269,7 @@ def _collect(run: RunPaths, row: StudyRow, distance: str, normalize: bool, loss:
 def _paper_score(loss: str, head: str) -> PaperScore | None:
     """The paper's test score for this backbone loss and head (None when the paper has none or the table
     module is unavailable)."""
-    from fer_engine.evaluation.paper_results import paper_result
+    from fer_engine.scoring.paper_results import paper_result
 
     result = paper_result(loss, head, "test")
     if result is None or getattr(result, "leaked", False):
@@ -250,8 +296,11 @@ def _event_printer(cell: StudyCell, progress: Progress) -> Callable[[Any], None]
     def on_event(event: Any) -> None:
         record = event if isinstance(event, dict) else getattr(event, "__dict__", {})
         if "epoch" in record and ("val_accuracy" in record or "val_knn_accuracy" in record):
-            shown = {key: record.get(key) for key in ("train_loss", "val_accuracy", "val_knn_accuracy")
-                     if isinstance(record.get(key), (int, float))}
+            shown = {
+                key: record.get(key)
+                for key in ("train_loss", "val_accuracy", "val_knn_accuracy")
+                if isinstance(record.get(key), (int, float))
+            }
             progress(f"  {cell.label} epoch {record['epoch']}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
 
     return on_event

@@ -6,6 +6,19 @@ from fer_engine.sweeps.space import SearchSpace, load_space_file, parse_space, p
 from fer_engine.sweeps.storage import SweepConfig
 from fer_engine.sweeps.trial_hook import TrialReporter, reporter_for_job
 
-__all__ = ["SearchSpace", "SweepConfig", "TrialReporter", "list_sweeps", "load_space_file", "parse_space",
-           "parse_space_text", "reporter_for_job", "resume_sweep", "start_sweep", "stop_sweep", "top_up",
-           "top_up_quietly", "view_sweep"]
+__all__ = [
+    "SearchSpace",
+    "SweepConfig",
+    "TrialReporter",
+    "list_sweeps",
+    "load_space_file",
+    "parse_space",
+    "parse_space_text",
+    "reporter_for_job",
+    "resume_sweep",
+    "start_sweep",
+    "stop_sweep",
+    "top_up",
+    "top_up_quietly",
+    "view_sweep",
+]

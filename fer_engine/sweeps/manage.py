@@ -19,8 +19,14 @@ def start_sweep(config: SweepConfig, root: str | Path | None = None, *, url: str
     return top_up(root, url=url, sweep=config.name)
 
 
-def stop_sweep(name: str, root: str | Path | None = None, *, url: str | None = None, cancel_running: bool = False,
-               user: str | None = None) -> list[int]:
+def stop_sweep(
+    name: str,
+    root: str | Path | None = None,
+    *,
+    url: str | None = None,
+    cancel_running: bool = False,
+    user: str | None = None,
+) -> list[int]:
     """No new trials; trials in flight finish and are recorded (or, with `cancel_running`, are cancelled and
     recorded as failed). Returns the jobs cancelled."""
     store = open_store(root, url)
@@ -44,8 +50,9 @@ def stop_sweep(name: str, root: str | Path | None = None, *, url: str | None = N
     return cancelled
 
 
-def resume_sweep(name: str, root: str | Path | None = None, *, url: str | None = None,
-                 trials: int | None = None) -> int:
+def resume_sweep(
+    name: str, root: str | Path | None = None, *, url: str | None = None, trials: int | None = None
+) -> int:
     """Continue a stopped (or finished, with a larger `trials`) sweep; finished trials are kept, not re-run."""
     store = open_store(root, url)
     row = store.get_sweep(name)
@@ -103,17 +110,19 @@ def view_sweep(name: str, root: str | Path | None = None, *, url: str | None = N
             except JobNotFoundError:
                 job = None
         last_step = trial.last_step
-        rows.append({
-            "trial": trial.number,
-            "state": trial.state.name.lower(),
-            "value": trial.value,
-            "params": dict(trial.params),
-            "epochs_reported": last_step,
-            "job_id": mapping.job_id if mapping else None,
-            "job_state": job.state if job else None,
-            "run_id": job.run_id if job else None,
-            "reason": trial.user_attrs.get("fail_reason"),
-        })
+        rows.append(
+            {
+                "trial": trial.number,
+                "state": trial.state.name.lower(),
+                "value": trial.value,
+                "params": dict(trial.params),
+                "epochs_reported": last_step,
+                "job_id": mapping.job_id if mapping else None,
+                "job_state": job.state if job else None,
+                "run_id": job.run_id if job else None,
+                "reason": trial.user_attrs.get("fail_reason"),
+            }
+        )
     complete = [r for r in rows if r["state"] == TrialState.COMPLETE.name.lower() and r["value"] is not None]
     best = None
     if complete:

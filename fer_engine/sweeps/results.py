@@ -9,7 +9,7 @@ from fer_engine.runs.layout import RunPaths
 
 def epoch_values(run: RunPaths, metric: str) -> list[tuple[int, float]]:
     """(epoch, value) for every epoch of the run that logged a finite `metric`."""
-    values = []
+    values: list[tuple[int, float]] = []
     for record in run.read_metrics():
         value = record.get(metric)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
@@ -23,4 +23,3 @@ def best_value(run: RunPaths, metric: str, direction: str) -> float | None:
     if not values:
         return None
     return max(values) if direction == "maximize" else min(values)
-

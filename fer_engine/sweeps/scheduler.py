@@ -24,14 +24,23 @@ from fer_engine.jobs.limits import JobLimits
 from fer_engine.jobs.owners import operator_name
 from fer_engine.jobs.queue import QUEUED, SUCCEEDED, Job, JobNotFoundError, JobQueue
 from fer_engine.sweeps.results import best_value
-from fer_engine.sweeps.storage import (FINISHED, RUNNING, STOPPED, SweepRow, SweepStore, TrialRow,
-                                       database_exists, open_store, storage_url)
+from fer_engine.sweeps.storage import (
+    FINISHED,
+    RUNNING,
+    STOPPED,
+    SweepRow,
+    SweepStore,
+    TrialRow,
+    database_exists,
+    open_store,
+    storage_url,
+)
 from fer_engine.sweeps.study import load_study, space_of, trial_spec
 
 log = logging.getLogger(__name__)
 
-LOCK_TTL_S = 120.0           # a scheduler that died holding the lock is replaced after this long
-QUIET_INTERVAL_S = 5.0       # top_up_quietly runs at most this often per runs root (the worker polls every second)
+LOCK_TTL_S = 120.0  # a scheduler that died holding the lock is replaced after this long
+QUIET_INTERVAL_S = 5.0  # top_up_quietly runs at most this often per runs root (the worker polls every second)
 
 
 def top_up(root: str | Path | None = None, *, url: str | None = None, sweep: str | None = None) -> int:
@@ -99,8 +108,9 @@ def _schedule(store: SweepStore, queue: JobQueue, row: SweepRow) -> int:
         store.add_trial(row.name, trial._trial_id, trial.number)
         study = load_study(store, config, for_recording=True)
         try:
-            job = queue.submit(trial_spec(config, values, trial.number), name=f"sweep-{row.name}-t{trial.number}",
-                               owner=config.owner)
+            job = queue.submit(
+                trial_spec(config, values, trial.number), name=f"sweep-{row.name}-t{trial.number}", owner=config.owner
+            )
         except FerError as error:  # the owner's queue cap, a server size cap: try again on a later call
             message = f"could not queue trial {trial.number}: {error}"
             study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
@@ -144,17 +154,24 @@ def _record_finished(store: SweepStore, queue: JobQueue, study: Any, row: SweepR
         if trial_row.pruned:
             _tell(store, study, trial_row, TrialState.PRUNED, None, None)
         elif job.state == SUCCEEDED:
-            value = best_value(queue.store.paths(job.run_id), row.config.metric, row.config.direction) if job.run_id else None
+            value = (
+                best_value(queue.store.paths(job.run_id), row.config.metric, row.config.direction)
+                if job.run_id
+                else None
+            )
             if value is None:
                 _tell(store, study, trial_row, TrialState.FAIL, None, f"run logged no {row.config.metric}")
             else:
                 _tell(store, study, trial_row, TrialState.COMPLETE, value, None)
         else:
-            _tell(store, study, trial_row, TrialState.FAIL, None, f"job {job.id} {job.state}: {job.error or ''}".strip())
+            _tell(
+                store, study, trial_row, TrialState.FAIL, None, f"job {job.id} {job.state}: {job.error or ''}".strip()
+            )
 
 
-def _tell(store: SweepStore, study: Any, trial_row: TrialRow, state: Any, value: float | None,
-          reason: str | None) -> None:
+def _tell(
+    store: SweepStore, study: Any, trial_row: TrialRow, state: Any, value: float | None, reason: str | None
+) -> None:
     """Tell the study once (skip_if_finished: a second scheduler changes nothing), then flag the row recorded."""
     from optuna.trial import TrialState
 

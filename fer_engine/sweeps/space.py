@@ -63,13 +63,20 @@ class Param:
             data["step"] = self.step
         return data
 
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a range parameter; ConfigError for a choice parameter, which has none."""
+        if self.low is None or self.high is None:
+            raise ConfigError(f"parameter '{self.name}' is a list of choices, not a range with low and high")
+        return self.low, self.high
+
     def suggest(self, trial: Any) -> Any:
         """The value an Optuna trial draws for this parameter."""
         if self.kind == "choice":
             return trial.suggest_categorical(self.name, list(self.choices))
+        low, high = self.bounds()
         if self.kind == "int":
-            return trial.suggest_int(self.name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log)
-        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+            return trial.suggest_int(self.name, int(low), int(high), step=int(self.step or 1), log=self.log)
+        return trial.suggest_float(self.name, low, high, step=self.step, log=self.log)
 
     def grid_values(self) -> list[Any]:
         """Every value of this parameter on a grid (choices, or a range with a step; ints step 1 by default)."""
@@ -79,9 +86,10 @@ class Param:
             raise ConfigError(f"the grid sampler cannot enumerate log range '{self.name}': give choices or a step")
         if self.step is None and self.kind == "float":
             raise ConfigError(f"the grid sampler needs a step (or choices) for float range '{self.name}'")
+        low, high = self.bounds()
         step = self.step or 1
-        count = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
-        values = [self.low + i * step for i in range(count)]
+        count = int(math.floor((high - low) / step + 1e-9)) + 1
+        values = [low + i * step for i in range(count)]
         return [int(v) for v in values] if self.kind == "int" else [round(v, 12) for v in values]
 
 
@@ -157,7 +165,9 @@ def parse_space_text(text: str, *, source: str = "the space") -> SearchSpace:
 def parse_space(data: Any, *, source: str = "the space", preset: str | None = None) -> SearchSpace:
     """A validated SearchSpace from {name: spec}; ConfigError naming the parameter and the problem."""
     if not isinstance(data, dict) or not data:
-        raise ConfigError(f"{source} must map parameter names to ranges or choices, e.g. lr: {{low: 0.001, high: 0.1, log: true}}")
+        raise ConfigError(
+            f"{source} must map parameter names to ranges or choices, e.g. lr: {{low: 0.001, high: 0.1, log: true}}"
+        )
     if len(data) > MAX_PARAMS:
         raise ConfigError(f"{source} has {len(data)} parameters; the most accepted is {MAX_PARAMS}")
     params = tuple(_parse_param(str(name), spec) for name, spec in data.items())
@@ -180,11 +190,15 @@ def _parse_param(name: str, spec: Any) -> Param:
         if isinstance(spec, list):
             spec = {"choices": spec}
         else:
-            raise ConfigError(f"parameter '{name}': give {{low, high[, log, step]}} or {{choices: [...]}}, not {spec!r}")
+            raise ConfigError(
+                f"parameter '{name}': give {{low, high[, log, step]}} or {{choices: [...]}}, not {spec!r}"
+            )
     unknown = set(spec) - {"low", "high", "log", "step", "choices"}
     if unknown:
-        raise ConfigError(f"parameter '{name}': unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                          "use low, high, log, step or choices")
+        raise ConfigError(
+            f"parameter '{name}': unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            "use low, high, log, step or choices"
+        )
     field_type = _head_param_type(name, spec) if name.startswith(HEAD_PREFIX) else _config_field_type(name)
     if "choices" in spec:
         if set(spec) - {"choices"}:

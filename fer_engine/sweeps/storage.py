@@ -32,17 +32,19 @@ SQLITE_TIMEOUT_S = 60
 
 _metadata = sa.MetaData()
 sweeps_table = sa.Table(
-    "fer_sweeps", _metadata,
+    "fer_sweeps",
+    _metadata,
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("config_json", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, default=RUNNING),
-    sa.Column("message", sa.Text, nullable=True),          # the last problem the scheduler met (queue cap, ...)
+    sa.Column("message", sa.Text, nullable=True),  # the last problem the scheduler met (queue cap, ...)
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("lock_owner", sa.String(64), nullable=True),  # the process scheduling this sweep now
     sa.Column("lock_until", sa.Float, nullable=True),
 )
 trials_table = sa.Table(
-    "fer_sweep_trials", _metadata,
+    "fer_sweep_trials",
+    _metadata,
     sa.Column("trial_id", sa.Integer, primary_key=True, autoincrement=False),  # Optuna's trial id
     sa.Column("sweep", sa.String(64), nullable=False),
     sa.Column("number", sa.Integer, nullable=False),
@@ -132,7 +134,9 @@ def database_exists(url: str) -> bool:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return True
-    return bool(parsed.database) and Path(parsed.database).exists()
+    if not parsed.database:
+        return False
+    return Path(parsed.database).exists()
 
 
 def engine_kwargs(url: str) -> dict[str, Any]:
@@ -181,8 +185,11 @@ class SweepStore:
         with self.engine.begin() as connection:
             if connection.execute(sa.select(sweeps_table.c.name).where(sweeps_table.c.name == config.name)).first():
                 raise ConfigError(f"a sweep named '{config.name}' exists already (see `fer sweep list`)")
-            connection.execute(sweeps_table.insert().values(
-                name=config.name, config_json=json.dumps(config.to_dict()), status=RUNNING, created_at=time.time()))
+            connection.execute(
+                sweeps_table.insert().values(
+                    name=config.name, config_json=json.dumps(config.to_dict()), status=RUNNING, created_at=time.time()
+                )
+            )
 
     def get_sweep(self, name: str) -> SweepRow:
         with self.engine.connect() as connection:
@@ -198,7 +205,9 @@ class SweepStore:
         with self.engine.connect() as connection:
             return [_sweep_row(row) for row in connection.execute(query).mappings().all()]
 
-    def set_status(self, name: str, status: str, message: str | None = None, *, config: SweepConfig | None = None) -> None:
+    def set_status(
+        self, name: str, status: str, message: str | None = None, *, config: SweepConfig | None = None
+    ) -> None:
         values: dict[str, Any] = {"status": status, "message": message}
         if config is not None:
             values["config_json"] = json.dumps(config.to_dict())
@@ -214,15 +223,23 @@ class SweepStore:
         now = time.time()
         lock = sweeps_table.c
         with self.engine.begin() as connection:
-            result = connection.execute(sweeps_table.update().where(
-                (lock.name == name) & (lock.lock_until.is_(None) | (lock.lock_until < now) | (lock.lock_owner == owner))
-            ).values(lock_owner=owner, lock_until=now + ttl_s))
+            result = connection.execute(
+                sweeps_table.update()
+                .where(
+                    (lock.name == name)
+                    & (lock.lock_until.is_(None) | (lock.lock_until < now) | (lock.lock_owner == owner))
+                )
+                .values(lock_owner=owner, lock_until=now + ttl_s)
+            )
             return result.rowcount == 1
 
     def unlock(self, name: str, owner: str) -> None:
         with self.engine.begin() as connection:
-            connection.execute(sweeps_table.update().where(
-                (sweeps_table.c.name == name) & (sweeps_table.c.lock_owner == owner)).values(lock_owner=None, lock_until=None))
+            connection.execute(
+                sweeps_table.update()
+                .where((sweeps_table.c.name == name) & (sweeps_table.c.lock_owner == owner))
+                .values(lock_owner=None, lock_until=None)
+            )
 
     # ---- trials ----------------------------------------------------------------------------------------------
     def add_trial(self, sweep: str, trial_id: int, number: int) -> None:
@@ -243,7 +260,11 @@ class SweepStore:
 
     def trial_for_job(self, job_id: int) -> TrialRow | None:
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(trials_table).where(trials_table.c.job_id == int(job_id))).mappings().first()
+            row = (
+                connection.execute(sa.select(trials_table).where(trials_table.c.job_id == int(job_id)))
+                .mappings()
+                .first()
+            )
         return _trial_row(row) if row is not None else None
 
     def mark_pruned(self, trial_id: int) -> None:
@@ -253,16 +274,29 @@ class SweepStore:
     def mark_recorded(self, trial_id: int) -> bool:
         """Flip `recorded` 0 -> 1; False when another process recorded this trial first."""
         with self.engine.begin() as connection:
-            result = connection.execute(trials_table.update().where(
-                (trials_table.c.trial_id == trial_id) & (trials_table.c.recorded == 0)).values(recorded=1))
+            result = connection.execute(
+                trials_table.update()
+                .where((trials_table.c.trial_id == trial_id) & (trials_table.c.recorded == 0))
+                .values(recorded=1)
+            )
             return result.rowcount == 1
 
 
 def _sweep_row(row: Any) -> SweepRow:
-    return SweepRow(config=SweepConfig.from_dict(json.loads(row["config_json"])), status=row["status"],
-                    message=row["message"], created_at=row["created_at"])
+    return SweepRow(
+        config=SweepConfig.from_dict(json.loads(row["config_json"])),
+        status=row["status"],
+        message=row["message"],
+        created_at=row["created_at"],
+    )
 
 
 def _trial_row(row: Any) -> TrialRow:
-    return TrialRow(trial_id=row["trial_id"], sweep=row["sweep"], number=row["number"], job_id=row["job_id"],
-                    pruned=bool(row["pruned"]), recorded=bool(row["recorded"]))
+    return TrialRow(
+        trial_id=row["trial_id"],
+        sweep=row["sweep"],
+        number=row["number"],
+        job_id=row["job_id"],
+        pruned=bool(row["pruned"]),
+        recorded=bool(row["recorded"]),
+    )

@@ -18,8 +18,12 @@ SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
 DIRECTIONS = ("maximize", "minimize")
 # Per-epoch validation metrics of the trainer (metrics.jsonl): what a trial reports and is judged on.
-METRICS = {"val_accuracy": "maximize", "val_macro_f1": "maximize", "val_knn_accuracy": "maximize",
-           "val_loss": "minimize"}
+METRICS = {
+    "val_accuracy": "maximize",
+    "val_macro_f1": "maximize",
+    "val_knn_accuracy": "maximize",
+    "val_loss": "minimize",
+}
 MAX_TRIALS = 1000
 MAX_PARALLEL = 64
 DEFAULT_BASE_STEPS = ["train"]
@@ -63,8 +67,11 @@ def trial_spec(config: SweepConfig, values: dict[str, Any], number: int) -> dict
     """The PipelineSpec dict of trial `number`: the base spec with the trial's overrides and head parameters."""
     overrides, head_params = split_params(values)
     base = dict(config.base_spec)
-    spec: dict[str, Any] = {**base, "name": f"sweep-{config.name}-t{number}",
-                            "overrides": {**(base.get("overrides") or {}), **overrides}}
+    spec: dict[str, Any] = {
+        **base,
+        "name": f"sweep-{config.name}-t{number}",
+        "overrides": {**(base.get("overrides") or {}), **overrides},
+    }
     if head_params:
         merged = {head: dict(params) for head, params in (base.get("head_params") or {}).items()}
         for head, params in head_params.items():
@@ -95,8 +102,11 @@ def make_pruner(config: SweepConfig) -> Any:
     import optuna
 
     if config.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=config.pruner_startup_trials,
-                                           n_warmup_steps=config.pruner_warmup_epochs)
+        # Trials report epochs as steps 1, 2, ...; Optuna prunes any step >= n_warmup_steps, so W epochs that are
+        # never pruned means n_warmup_steps = W + 1 (W = 0: every epoch may be pruned).
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=config.pruner_startup_trials, n_warmup_steps=config.pruner_warmup_epochs + 1
+        )
     if config.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs(config), reduction_factor=3)
     return optuna.pruners.NopPruner()
@@ -110,7 +120,7 @@ def max_epochs(config: SweepConfig) -> int:
     searched: list[Param] = [p for p in space.params if p.name == "epochs"]
     if searched:
         param = searched[0]
-        return int(max(param.choices) if param.kind == "choice" else param.high)
+        return int(max(param.choices) if param.kind == "choice" else param.bounds()[1])
     return int(PipelineSpec.from_dict(trial_spec(config, {}, 0)).train_config().epochs)
 
 
@@ -120,8 +130,9 @@ def load_study(store: SweepStore, config: SweepConfig, *, n_existing: int = 0, f
     import optuna
 
     sampler = optuna.samplers.RandomSampler() if for_recording else make_sampler(config, n_existing)
-    return optuna.load_study(study_name=config.name, storage=store.optuna_storage, sampler=sampler,
-                             pruner=make_pruner(config))
+    return optuna.load_study(
+        study_name=config.name, storage=store.optuna_storage, sampler=sampler, pruner=make_pruner(config)
+    )
 
 
 def create_sweep(config: SweepConfig, root: str | Path | None = None, *, url: str | None = None) -> SweepConfig:
@@ -132,7 +143,8 @@ def create_sweep(config: SweepConfig, root: str | Path | None = None, *, url: st
     store = open_store(root, url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created" on every CLI call
     try:  # first: Optuna's unique study name makes two concurrent creations of one name fail cleanly
-        optuna.create_study(study_name=config.name, storage=store.optuna_storage, direction=config.direction)
+        direction = optuna.study.StudyDirection[config.direction.upper()]  # 'maximize' -> MAXIMIZE (validated)
+        optuna.create_study(study_name=config.name, storage=store.optuna_storage, direction=direction)
     except optuna.exceptions.DuplicatedStudyError as error:
         raise ConfigError(f"a sweep named '{config.name}' exists already (see `fer sweep list`)") from error
     store.add_sweep(config)

@@ -49,11 +49,19 @@ class TrialReporter:
                 return False
             self.store.mark_pruned(self.trial_id)
         except Exception as error:  # noqa: BLE001 - the trial's training must not die of its bookkeeping
-            log.warning("job %s: could not report epoch %s to sweep %s: %s", self.job_id, epoch, self.config.name, error)
+            log.warning(
+                "job %s: could not report epoch %s to sweep %s: %s", self.job_id, epoch, self.config.name, error
+            )
             return False
         self.pruned = True
-        log.info("job %s: sweep %s pruned trial at epoch %s (%s=%.4g)", self.job_id, self.config.name, epoch,
-                 self.config.metric, value)
+        log.info(
+            "job %s: sweep %s pruned trial at epoch %s (%s=%.4g)",
+            self.job_id,
+            self.config.name,
+            epoch,
+            self.config.metric,
+            value,
+        )
         return True
 
 

@@ -32,13 +32,19 @@ def augment_batch(images: torch.Tensor, config: AugmentConfig, generator: torch.
     return batch
 
 
-def random_affine_matrices(size: int, config: AugmentConfig, generator: torch.Generator, *, side: int = 48) -> torch.Tensor:
+def random_affine_matrices(
+    size: int, config: AugmentConfig, generator: torch.Generator, *, side: int = 48
+) -> torch.Tensor:
     """(B, 2, 3) `affine_grid` matrices mapping output to input coordinates: flip, rotation, zoom, crop, shift."""
 
     def uniform(low: float, high: float) -> torch.Tensor:
         return low + (high - low) * torch.rand(size, generator=generator, dtype=torch.float64)
 
-    flip = torch.where(torch.rand(size, generator=generator) < 0.5, -1.0, 1.0).double() if config.hflip else torch.ones(size, dtype=torch.float64)
+    flip = (
+        torch.where(torch.rand(size, generator=generator) < 0.5, -1.0, 1.0).double()
+        if config.hflip
+        else torch.ones(size, dtype=torch.float64)
+    )
     angle = uniform(-config.rotation_degrees, config.rotation_degrees) * (math.pi / 180.0)
     zoom = uniform(*config.scale)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
@@ -66,7 +72,9 @@ def random_erase(batch: torch.Tensor, config: AugmentConfig, generator: torch.Ge
     """Replace one random rectangle per selected image with uniform noise (Zhong et al., 2020), vectorised."""
     size, _, height, width = batch.shape
     chosen = torch.rand(size, generator=generator) < config.random_erasing
-    area = config.erasing_area[0] + (config.erasing_area[1] - config.erasing_area[0]) * torch.rand(size, generator=generator)
+    area = config.erasing_area[0] + (config.erasing_area[1] - config.erasing_area[0]) * torch.rand(
+        size, generator=generator
+    )
     log_ratio = math.log(0.3) + (math.log(1 / 0.3) - math.log(0.3)) * torch.rand(size, generator=generator)
     box_h = torch.sqrt(area * height * width * torch.exp(log_ratio)).round().clamp(1, height)
     box_w = torch.sqrt(area * height * width / torch.exp(log_ratio)).round().clamp(1, width)
@@ -74,10 +82,14 @@ def random_erase(batch: torch.Tensor, config: AugmentConfig, generator: torch.Ge
     left = (torch.rand(size, generator=generator) * (width - box_w + 1)).floor()
     device = batch.device
     # The noise is drawn where the batch lives, from a generator seeded by the CPU one (no image-sized copies).
-    noise_generator = torch.Generator(device=device).manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+    noise_generator = torch.Generator(device=device).manual_seed(
+        int(torch.randint(0, 2**62, (1,), generator=generator))
+    )
     noise = torch.rand(size, 1, height, width, generator=noise_generator, device=device)
     rows = torch.arange(height, device=device).view(1, height, 1)
     cols = torch.arange(width, device=device).view(1, 1, width)
     top, left, box_h, box_w = (t.to(device).view(-1, 1, 1) for t in (top, left, box_h, box_w))
-    mask = (rows >= top) & (rows < top + box_h) & (cols >= left) & (cols < left + box_w) & chosen.to(device).view(-1, 1, 1)
+    mask = (
+        (rows >= top) & (rows < top + box_h) & (cols >= left) & (cols < left + box_w) & chosen.to(device).view(-1, 1, 1)
+    )
     return torch.where(mask.unsqueeze(1), noise, batch)

@@ -18,7 +18,9 @@ STREAM_LIMIT = 4
 
 def derived_seed(seed: int, epoch: int, stream: int, rank: int = 0) -> int:
     """A 63-bit seed for one (seed, epoch, stream, rank) combination."""
-    return int(np.random.SeedSequence([seed, epoch, stream, rank]).generate_state(1, dtype=np.uint64)[0]) & ((1 << 63) - 1)
+    return int(np.random.SeedSequence([seed, epoch, stream, rank]).generate_state(1, dtype=np.uint64)[0]) & (
+        (1 << 63) - 1
+    )
 
 
 def stratified_subset(split: Split, limit: int | None, seed: int) -> Split:
@@ -79,9 +81,12 @@ def _pk_batches(config: TrainConfig, labels: np.ndarray, epoch: int, count: int)
 
     triplet = config.triplet
     sampler = PKBatchSampler(
-        labels, classes_per_batch=triplet.classes_per_batch, samples_per_class=triplet.samples_per_class,
-        oversample_rare=triplet.oversample_rare, seed=config.seed, batches_per_epoch=count,
+        labels,
+        classes_per_batch=triplet.classes_per_batch,
+        samples_per_class=triplet.samples_per_class,
+        oversample_rare=triplet.oversample_rare,
+        seed=config.seed,
+        batches_per_epoch=count,
     )
     sampler.set_epoch(epoch)
     return [np.asarray(batch, dtype=np.int64) for batch in sampler]
-

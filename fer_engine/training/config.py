@@ -50,12 +50,7 @@ class AugmentConfig:
     @property
     def is_geometric(self) -> bool:
         """True when an affine resampling is needed (anything beyond a flip)."""
-        return (
-            self.crop != "none"
-            or self.rotation_degrees > 0
-            or self.translate > 0
-            or tuple(self.scale) != (1.0, 1.0)
-        )
+        return self.crop != "none" or self.rotation_degrees > 0 or self.translate > 0 or tuple(self.scale) != (1.0, 1.0)
 
 
 @dataclass
@@ -119,19 +114,19 @@ class TrainConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from `to_dict()` output; unknown keys are a ConfigError (a typo must not pass silently)."""
         return TrainConfig().with_overrides(**_flatten(data))
 
     @classmethod
-    def from_run_config(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_run_config(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from a run's config.json, which also holds non-config keys (command, data summary, ...)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls.from_dict({key: value for key, value in data.items() if key in names})
 
     # ---- overrides -----------------------------------------------------------------------------
 
-    def with_overrides(self, **overrides: Any) -> "TrainConfig":
+    def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A validated copy with fields replaced; nested fields as 'triplet.margin' / 'augment.hflip' or dicts.
 
         String values (from `--set key=value`) are converted to the field's type. A warm-up left as it was
@@ -226,10 +221,10 @@ def _fit_warmup(config: TrainConfig) -> None:
     """
     limit = config.epochs / 2
     if config.scheduler in ("cosine", "onecycle") and config.epochs >= 1 and config.warmup_epochs > limit:
-        log.warning("warm-up shortened from %g to %g epochs to fit a %d-epoch run", config.warmup_epochs, limit,
-                    config.epochs)
+        log.warning(
+            "warm-up shortened from %g to %g epochs to fit a %d-epoch run", config.warmup_epochs, limit, config.epochs
+        )
         config.warmup_epochs = limit
-
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -298,7 +293,10 @@ def _coerce(key: str, annotation: Any, value: Any) -> Any:
             return value
         if origin is tuple:
             if isinstance(value, str):
-                value = [part for part in value.replace("(", "").replace(")", "").replace("[", "").replace("]", "").split(",")]
+                value = [
+                    part
+                    for part in value.replace("(", "").replace(")", "").replace("[", "").replace("]", "").split(",")
+                ]
             items = tuple(float(v) for v in value)
             if len(items) != 2:
                 raise ValueError(value)
@@ -329,7 +327,9 @@ def _fraction(name: str, value: float, *, open_low: bool = False, open_high: boo
     low_ok = value > 0 if open_low else value >= 0
     high_ok = value < 1 if open_high else value <= 1
     if not (low_ok and high_ok):
-        raise ConfigError(f"config field '{name}' = {value!r} must be in {'(' if open_low else '['}0, 1{')' if open_high else ']'}")
+        raise ConfigError(
+            f"config field '{name}' = {value!r} must be in {'(' if open_low else '['}0, 1{')' if open_high else ']'}"
+        )
 
 
 def _range(name: str, value: tuple[float, float], low: float, high: float) -> None:

@@ -32,7 +32,7 @@ class DistributedContext:
         return self.rank == 0
 
     @classmethod
-    def from_environment(cls, device_type: str) -> "DistributedContext":
+    def from_environment(cls, device_type: str) -> DistributedContext:
         """Join the process group a launcher started (Ray Train), or the torchrun job named by the environment
         (nccl on CUDA, gloo on CPU), or a world of one. One DDP code path for both launchers."""
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -20,11 +20,15 @@ class Objective(nn.Module):
 
     def __init__(self, cross_entropy: nn.Module | None, triplet: TripletLossFn | None, triplet_weight: float = 1.0):
         super().__init__()
+        if cross_entropy is None and triplet is None:
+            raise ConfigError("an objective needs a cross-entropy term, a triplet term or both")
         self.cross_entropy = cross_entropy
         self.triplet = triplet
         self.triplet_weight = float(triplet_weight)
 
-    def forward(self, embeddings: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(
+        self, embeddings: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         parts: dict[str, torch.Tensor] = {}
         total = None
         if self.cross_entropy is not None:
@@ -38,6 +42,7 @@ class Objective(nn.Module):
             parts["triplet_loss"] = triplet.detach()
             weighted = triplet if self.cross_entropy is None else self.triplet_weight * triplet
             total = weighted if total is None else total + weighted
+        assert total is not None  # __init__ requires at least one term
         return total, parts
 
 

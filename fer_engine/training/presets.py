@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from fer_engine.errors import ConfigError
 from fer_engine.training.config import AugmentConfig, TrainConfig
@@ -73,7 +73,10 @@ def strong_preset() -> TrainConfig:
 def fast_cpu_preset() -> TrainConfig:
     """The strong recipe on the half-width VGG-19-BN (about 1/4 of the FLOPs) and 20 epochs, for CPU users."""
     return strong_preset().with_overrides(
-        arch="vgg19_bn_half", epochs=20, warmup_epochs=1.0, preset="fast_cpu",
+        arch="vgg19_bn_half",
+        epochs=20,
+        warmup_epochs=1.0,
+        preset="fast_cpu",
         notes="strong recipe at half width and 20 epochs, for CPU training",
     )
 

@@ -33,7 +33,9 @@ class TrainingProgress:
 
 def capture_rng_states() -> dict[str, Any]:
     """torch CPU / CUDA and numpy global RNG states, as tensors (loadable with weights_only=True)."""
-    keys, position, has_gauss, cached = np.random.get_state()[1:]
+    numpy_state = np.random.get_state(legacy=False)  # the typed dict form; the same numbers as the legacy tuple
+    keys, position = numpy_state["state"]["key"], numpy_state["state"]["pos"]
+    has_gauss, cached = numpy_state["has_gauss"], numpy_state["gauss"]
     states: dict[str, Any] = {
         "torch_cpu": torch.get_rng_state(),
         "numpy_keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
@@ -50,16 +52,28 @@ def restore_rng_states(states: dict[str, Any]) -> None:
     """Put back the RNG states of `capture_rng_states` (CUDA ones only when the GPU count matches)."""
     torch.set_rng_state(states["torch_cpu"])
     np.random.set_state(
-        ("MT19937", states["numpy_keys"].numpy().astype(np.uint32), states["numpy_position"],
-         states["numpy_has_gauss"], states["numpy_cached_gaussian"])
+        (
+            "MT19937",
+            states["numpy_keys"].numpy().astype(np.uint32),
+            states["numpy_position"],
+            states["numpy_has_gauss"],
+            states["numpy_cached_gaussian"],
+        )
     )
     cuda_states = states.get("torch_cuda")
     if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda_states)
 
 
-def save_resume_state(path: Path, *, model_state: dict, optimizer_state: dict, scheduler_state: dict,
-                      progress: TrainingProgress, config: dict[str, Any]) -> None:
+def save_resume_state(
+    path: Path,
+    *,
+    model_state: dict,
+    optimizer_state: dict,
+    scheduler_state: dict,
+    progress: TrainingProgress,
+    config: dict[str, Any],
+) -> None:
     """Write the resume file atomically (temp file + os.replace): a crash leaves the previous one intact."""
     state = {
         "version": STATE_VERSION,

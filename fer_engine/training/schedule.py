@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -13,14 +14,17 @@ from fer_engine.training.config import TrainConfig
 
 def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     """SGD (momentum, nesterov) or AdamW; weight decay on conv/linear weights only, not on biases or BN."""
-    decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    for parameter in model.parameters():
         if not parameter.requires_grad:
             continue
         (no_decay if parameter.ndim <= 1 else decay).append(parameter)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov and config.momentum > 0)
+        return torch.optim.SGD(
+            groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov and config.momentum > 0
+        )
     return torch.optim.AdamW(groups, lr=config.lr)
 
 
@@ -45,7 +49,7 @@ class WarmupCosine:
 class LrSchedule:
     """A torch scheduler and when it steps: after every optimizer step, or once per epoch on a val metric."""
 
-    scheduler: torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau | None
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None  # ReduceLROnPlateau is one too
     per_step: bool
 
     def step_batch(self) -> None:
@@ -54,7 +58,9 @@ class LrSchedule:
 
     def step_epoch(self, metric: float | None) -> None:
         """Plateau schedules step on the epoch's selection metric (NaN/None leaves them unchanged)."""
-        if self.scheduler is not None and not self.per_step and metric is not None and not math.isnan(metric):
+        if self.per_step or metric is None or math.isnan(metric):
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(metric)
 
     def state_dict(self) -> dict:
@@ -70,7 +76,7 @@ def build_schedule(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_
     total_steps = max(1, config.epochs * steps_per_epoch)
     warmup_steps = int(round(config.warmup_epochs * steps_per_epoch))
     if config.scheduler == "plateau":
-        mode = "min" if config.select_metric == "val_loss" else "max"
+        mode: Literal["min", "max"] = "min" if config.select_metric == "val_loss" else "max"
         plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode=mode, factor=config.plateau_factor, patience=config.plateau_patience
         )

@@ -11,8 +11,9 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,22 +25,34 @@ from fer_engine.errors import ConfigError
 from fer_engine.io_utils import append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
 from fer_engine.models import create_model
 from fer_engine.models.checkpoint import ModelCard, save_checkpoint
+from fer_engine.models.vgg import FerVGG
 from fer_engine.runs.layout import RunPaths
+from fer_engine.runs.run_config import run_config_dict
 from fer_engine.training.augment import augment_batch
 from fer_engine.training.batches import (
-    STREAM_AUGMENT, derived_seed, epoch_batches, global_batch_size, steps_per_epoch, training_splits,
+    STREAM_AUGMENT,
+    derived_seed,
+    epoch_batches,
+    global_batch_size,
+    steps_per_epoch,
+    training_splits,
 )
 from fer_engine.training.config import TrainConfig
 from fer_engine.training.distributed import DistributedContext
 from fer_engine.training.objectives import Objective, build_objective
 from fer_engine.training.resume_state import (
-    TrainingProgress, load_resume_state, restore_rng_states, save_resume_state,
+    TrainingProgress,
+    load_resume_state,
+    restore_rng_states,
+    save_resume_state,
 )
 from fer_engine.training.schedule import LrSchedule, build_optimizer, build_schedule, current_lr
 from fer_engine.training.validation import Validator
 
 log = logging.getLogger(__name__)
 
+# Fields that may change when a run is resumed (the rest must stay as trained).
+RESUMABLE_FIELDS = ("epochs", "device", "precision")
 # Whether a larger value of each selection metric is better.
 HIGHER_IS_BETTER = {"val_loss": False, "val_accuracy": True, "val_knn_accuracy": True}
 
@@ -70,7 +83,7 @@ class TrainResult:
 class EmbeddingAndLogits(nn.Module):
     """Model wrapper whose forward returns (GAP embedding, logits), so DDP and torch.compile see one forward."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: FerVGG):
         super().__init__()
         self.model = model
 
@@ -79,13 +92,16 @@ class EmbeddingAndLogits(nn.Module):
         return embedding, self.model.forward_head(embedding)
 
 
-def check_training_inputs(config: TrainConfig, dataset: FerDataset) -> tuple[torch.device, str]:
+def check_training_inputs(
+    config: TrainConfig, dataset: FerDataset, device: torch.device | None = None
+) -> tuple[torch.device, str]:
     """Every check that can fail before training starts (config, device, splits, weights, objective).
 
-    Returns the device and precision training will use. Raises FerError subclasses with what to fix.
+    Returns the device (`device` when the caller resolved `config.device` already) and precision training will
+    use. Raises FerError subclasses with what to fix.
     """
     config.validate()
-    device = resolve_device(config.device)
+    device = device if device is not None else resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     train_split, _ = training_splits(dataset, config)
     if config.pretrained:
@@ -99,9 +115,19 @@ def check_training_inputs(config: TrainConfig, dataset: FerDataset) -> tuple[tor
     return device, precision
 
 
-def run_config_dict(config: TrainConfig, dataset: FerDataset) -> dict[str, Any]:
-    """What config.json holds when `train()` writes it itself: the resolved config plus the data identity."""
-    return {**config.to_dict(), "data_fingerprint": dataset.fingerprint, "data_source": dataset.source}
+def check_resumable(trained: TrainConfig, requested: TrainConfig, run: RunPaths) -> None:
+    """The one resume check: a run continues only with the config it was trained with, but for RESUMABLE_FIELDS.
+
+    ConfigError naming the fields that differ."""
+    same = trained.with_overrides(**{name: getattr(requested, name) for name in RESUMABLE_FIELDS})
+    if same == requested:
+        return
+    before, after = same.to_dict(), requested.to_dict()
+    changed = [f"{name} ({before[name]!r} -> {after[name]!r})" for name in after if before.get(name) != after[name]]
+    raise ConfigError(
+        f"cannot resume run {run.run_id}: it continues with the config it was trained with, and only "
+        f"{', '.join(RESUMABLE_FIELDS)} may change; changed: {', '.join(changed)}"
+    )
 
 
 def train(
@@ -115,6 +141,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     progress_bar: bool | None = None,
     step_interval: int = 10,
+    device: torch.device | None = None,
 ) -> TrainResult:
     """Train `config` on `dataset` into `run` (resuming from state/last.pt if `resume`).
 
@@ -123,13 +150,12 @@ def train(
     `step_interval` steps under torchrun) and ends the run as 'interrupted', resumable from the last completed
     epoch (the partial epoch is trained again). Under torchrun every rank calls this with the same arguments;
     `batch_size` is the global batch, rank 0 alone validates and writes files. `progress_bar` None shows tqdm
-    only when stderr is a terminal.
+    only when stderr is a terminal. `device`: `config.device` already resolved by the caller (resolved here if None).
     """
-    check_training_inputs(config, dataset)
-    base_device = resolve_device(config.device)
+    base_device, precision = check_training_inputs(config, dataset, device)
     context = DistributedContext.from_environment(base_device.type)
     try:
-        session = _TrainingSession(config, dataset, run, context, base_device)
+        session = _TrainingSession(config, dataset, run, context, base_device, precision)
         show_bar = (sys.stderr.isatty() if progress_bar is None else progress_bar) and context.is_main
         return session.run(resume, on_epoch, on_step, should_stop, show_bar, max(1, step_interval))
     finally:
@@ -139,8 +165,15 @@ def train(
 class _TrainingSession:
     """The state of one `train()` call: model, optimizer, schedule, device-resident data, progress."""
 
-    def __init__(self, config: TrainConfig, dataset: FerDataset, run: RunPaths, context: DistributedContext,
-                 base_device: torch.device):
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: FerDataset,
+        run: RunPaths,
+        context: DistributedContext,
+        base_device: torch.device,
+        precision: str,
+    ):
         self.config = config
         self.dataset = dataset
         self.run_paths = run
@@ -149,7 +182,7 @@ class _TrainingSession:
             base_device = torch.device("cuda", context.local_rank)
             torch.cuda.set_device(base_device)
         self.device = base_device
-        self.precision = resolve_precision(config.precision, base_device)
+        self.precision = precision
         if context.enabled and global_batch_size(config) % context.world_size:
             raise ConfigError(
                 f"the global batch ({global_batch_size(config)}) must divide evenly over {context.world_size} processes"
@@ -166,8 +199,11 @@ class _TrainingSession:
         torch.manual_seed(config.seed)
         np.random.seed(config.seed % (2**32))
         self.model = create_model(
-            config.arch, num_classes=self.num_classes, input_size=config.input_size,
-            pretrained=config.pretrained, dropout=config.dropout,
+            config.arch,
+            num_classes=self.num_classes,
+            input_size=config.input_size,
+            pretrained=config.pretrained,
+            dropout=config.dropout,
         ).to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -176,15 +212,22 @@ class _TrainingSession:
         self.schedule: LrSchedule = build_schedule(config, self.optimizer, self.steps_per_epoch)
         self.step_module = self._wrap_for_training()
         self.validator = Validator.create(
-            config, val_images, self.val_labels_np, self.train_images, self.train_labels_np,
-            self.num_classes, self.device, self.precision,
+            config,
+            val_images,
+            self.val_labels_np,
+            self.train_images,
+            self.train_labels_np,
+            self.num_classes,
+            self.device,
+            self.precision,
         )
         self.progress = TrainingProgress()
 
     def _wrap_for_training(self) -> nn.Module:
         module: nn.Module = EmbeddingAndLogits(self.model)
         if self.config.compile:
-            module = torch.compile(module)
+            # torch.compile of a Module returns an OptimizedModule (a Module); its stub says a plain callable
+            module = torch.compile(module)  # type: ignore[assignment]
         if self.context.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -198,8 +241,15 @@ class _TrainingSession:
 
     # ---- the run -------------------------------------------------------------------------------
 
-    def run(self, resume: bool, on_epoch: EpochCallback | None, on_step: StepCallback | None,
-            should_stop: Callable[[], bool] | None, show_bar: bool, step_interval: int) -> TrainResult:
+    def run(
+        self,
+        resume: bool,
+        on_epoch: EpochCallback | None,
+        on_step: StepCallback | None,
+        should_stop: Callable[[], bool] | None,
+        show_bar: bool,
+        step_interval: int,
+    ) -> TrainResult:
         paths = self.run_paths
         if resume:
             self._load_resume_state()
@@ -222,8 +272,14 @@ class _TrainingSession:
                 on_epoch(record)
         return self._finish(status)
 
-    def _train_epoch(self, epoch: int, on_step: StepCallback | None, should_stop: Callable[[], bool] | None,
-                     show_bar: bool, step_interval: int) -> dict[str, Any] | None:
+    def _train_epoch(
+        self,
+        epoch: int,
+        on_step: StepCallback | None,
+        should_stop: Callable[[], bool] | None,
+        show_bar: bool,
+        step_interval: int,
+    ) -> dict[str, Any] | None:
         """One epoch of steps, then validation and bookkeeping; None when `should_stop` interrupted it."""
         config, context = self.config, self.context
         started = time.perf_counter()
@@ -238,8 +294,9 @@ class _TrainingSession:
         self.step_module.train()
         for step, batch in enumerate(epoch_indices):
             # Under torchrun the ranks agree on stopping with a collective, so only every `step_interval` steps.
-            if (not context.enabled or step % step_interval == 0) and \
-                    context.any(bool(should_stop()) if should_stop is not None else False, self.device):
+            if (not context.enabled or step % step_interval == 0) and context.any(
+                bool(should_stop()) if should_stop is not None else False, self.device
+            ):
                 bar.close()
                 return None
             loss, batch_totals = self._train_step(batch, generator)
@@ -253,10 +310,10 @@ class _TrainingSession:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         train_seconds = time.perf_counter() - started
-        totals = context.sum(totals).cpu().tolist()
+        epoch_totals: list[float] = context.sum(totals).cpu().tolist()
         val_metrics = context.broadcast(self.validator.evaluate(self.model) if context.is_main else None)
         epoch_seconds = time.perf_counter() - started
-        return self._end_epoch(epoch, totals, val_metrics, train_seconds, epoch_seconds)
+        return self._end_epoch(epoch, epoch_totals, val_metrics, train_seconds, epoch_seconds)
 
     def _train_step(self, indices: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward, backward and update on this rank's share of one global batch; returns (loss, sums)."""
@@ -279,17 +336,20 @@ class _TrainingSession:
         with torch.no_grad():
             count = float(labels.numel())
             zero = torch.zeros((), device=self.device)
-            sums = torch.stack([
-                loss.detach().double() * count,
-                (logits.argmax(1) == labels).sum().double(),
-                torch.full((), count, dtype=torch.float64, device=self.device),
-                parts.get("ce_loss", zero).double() * count,
-                parts.get("triplet_loss", zero).double() * count,
-            ])
+            sums = torch.stack(
+                [
+                    loss.detach().double() * count,
+                    (logits.argmax(1) == labels).sum().double(),
+                    torch.full((), count, dtype=torch.float64, device=self.device),
+                    parts.get("ce_loss", zero).double() * count,
+                    parts.get("triplet_loss", zero).double() * count,
+                ]
+            )
         return loss.detach(), sums
 
-    def _end_epoch(self, epoch: int, totals: list[float], val_metrics: dict[str, Any], train_seconds: float,
-                   epoch_seconds: float) -> dict[str, Any]:
+    def _end_epoch(
+        self, epoch: int, totals: list[float], val_metrics: dict[str, Any], train_seconds: float, epoch_seconds: float
+    ) -> dict[str, Any]:
         """Selection, schedule, early stopping, and the epoch's files (metrics line, checkpoint, resume state)."""
         config, progress = self.config, self.progress
         loss_sum, correct, count, ce_sum, triplet_sum = totals
@@ -332,9 +392,12 @@ class _TrainingSession:
             if improved:
                 self._save_checkpoint(record)
             save_resume_state(
-                self.run_paths.resume_state, model_state=self.model.state_dict(),
-                optimizer_state=self.optimizer.state_dict(), scheduler_state=self.schedule.state_dict(),
-                progress=progress, config=config.to_dict(),
+                self.run_paths.resume_state,
+                model_state=self.model.state_dict(),
+                optimizer_state=self.optimizer.state_dict(),
+                scheduler_state=self.schedule.state_dict(),
+                progress=progress,
+                config=config.to_dict(),
             )
             log.info("epoch %d: %s", epoch, _format_record(record))
         return record
@@ -353,21 +416,20 @@ class _TrainingSession:
             config=config.to_dict(),
             data_fingerprint=self.dataset.fingerprint,
             metrics=metrics,
-            extra={"pretrained": config.pretrained, "selected_on": "val", "epoch": record["epoch"],
-                   "ensemble": False, "run_id": self.run_paths.run_id},
+            extra={
+                "pretrained": config.pretrained,
+                "selected_on": "val",
+                "epoch": record["epoch"],
+                "ensemble": False,
+                "run_id": self.run_paths.run_id,
+            },
         )
         save_checkpoint(self.model, card, self.run_paths.checkpoint_dir)
 
     def _load_resume_state(self) -> None:
         """Continue after the last completed epoch: weights, optimizer, schedule, progress and RNG states."""
         state = load_resume_state(self.run_paths.resume_state, self.device)
-        saved_config = TrainConfig.from_dict(state["config"])
-        if saved_config.with_overrides(epochs=self.config.epochs, device=self.config.device,
-                                       precision=self.config.precision) != self.config:
-            raise ConfigError(
-                f"cannot resume {self.run_paths.root}: the config differs from the one it was trained with "
-                "(only epochs, device and precision may change)"
-            )
+        check_resumable(TrainConfig.from_dict(state["config"]), self.config, self.run_paths)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["scheduler"])
@@ -417,9 +479,16 @@ class _TrainingSession:
             atomic_write_json(self.run_paths.summary, summary)
         self.context.barrier()
         return TrainResult(
-            status=status, run=self.run_paths, epochs_completed=progress.epoch, best_epoch=progress.best_epoch,
-            best_metrics=dict(best), stopped_early=progress.stopped_early, total_seconds=progress.elapsed_seconds,
-            images_per_second=images_per_second, summary=summary, final_model=self.model,
+            status=status,
+            run=self.run_paths,
+            epochs_completed=progress.epoch,
+            best_epoch=progress.best_epoch,
+            best_metrics=dict(best),
+            stopped_early=progress.stopped_early,
+            total_seconds=progress.elapsed_seconds,
+            images_per_second=images_per_second,
+            summary=summary,
+            final_model=self.model,
         )
 
 

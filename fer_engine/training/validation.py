@@ -31,8 +31,17 @@ class Validator:
     reference_labels: np.ndarray | None = None
 
     @classmethod
-    def create(cls, config: TrainConfig, val_images: torch.Tensor, val_labels: np.ndarray, train_images: torch.Tensor,
-               train_labels: np.ndarray, num_classes: int, device: torch.device, precision: str) -> "Validator":
+    def create(
+        cls,
+        config: TrainConfig,
+        val_images: torch.Tensor,
+        val_labels: np.ndarray,
+        train_images: torch.Tensor,
+        train_labels: np.ndarray,
+        num_classes: int,
+        device: torch.device,
+        precision: str,
+    ) -> Validator:
         """A validator; with k-NN scoring, its reference is a seeded subset of at most `knn_reference_size` train images."""
         validator = cls(config, val_images, val_labels, num_classes, device, precision)
         if validator.needs_knn:
@@ -52,8 +61,13 @@ class Validator:
         """Validation metrics of `model` (head metrics are None for 'triplet', which trains no head)."""
         config = self.config
         output = run_inference(
-            model, self.images, batch_size=config.eval_batch_size, device=self.device,
-            precision=self.precision, tta=config.eval_tta, channels_last=config.channels_last,
+            model,
+            self.images,
+            batch_size=config.eval_batch_size,
+            device=self.device,
+            precision=self.precision,
+            tta=config.eval_tta,
+            channels_last=config.channels_last,
         )
         metrics: dict[str, float | None] = {"val_loss": None, "val_accuracy": None, "val_macro_f1": None}
         if config.loss != "triplet":
@@ -61,7 +75,9 @@ class Validator:
             metrics["val_loss"] = plain_cross_entropy(output.logits, self.labels)
             metrics["val_accuracy"] = float((predictions == self.labels).mean()) if len(self.labels) else float("nan")
             metrics["val_macro_f1"] = float(
-                f1_score(self.labels, predictions, labels=list(range(self.num_classes)), average="macro", zero_division=0)
+                f1_score(
+                    self.labels, predictions, labels=list(range(self.num_classes)), average="macro", zero_division=0
+                )
             )
         if self.needs_knn:
             metrics["val_knn_accuracy"] = self._knn_accuracy(model, output.embeddings)
@@ -70,10 +86,25 @@ class Validator:
     def _knn_accuracy(self, model: nn.Module, val_embeddings: np.ndarray) -> float:
         from fer_engine.metric_learning.quality import knn_accuracy
 
+        if self.reference_images is None or self.reference_labels is None:
+            raise ConfigError("k-NN accuracy needs a reference subset of train images: build it with Validator.create")
         reference = run_inference(
-            model, self.reference_images, batch_size=self.config.eval_batch_size, device=self.device,
-            precision=self.precision, channels_last=self.config.channels_last,
+            model,
+            self.reference_images,
+            batch_size=self.config.eval_batch_size,
+            device=self.device,
+            precision=self.precision,
+            channels_last=self.config.channels_last,
         ).embeddings
         triplet = self.config.triplet
-        return float(knn_accuracy(reference, self.reference_labels, val_embeddings, self.labels, k=triplet.knn_k,
-                                  distance=triplet.distance, normalize=triplet.normalize_embeddings))
+        return float(
+            knn_accuracy(
+                reference,
+                self.reference_labels,
+                val_embeddings,
+                self.labels,
+                k=triplet.knn_k,
+                distance=triplet.distance,
+                normalize=triplet.normalize_embeddings,
+            )
+        )

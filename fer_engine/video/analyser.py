@@ -14,8 +14,14 @@ from fer_engine.video.track import DEFAULT_MAX_MISS_SECONDS, FaceTracker
 class FrameAnalyser:
     """Stateful across frames of one video or stream: feed frames in time order."""
 
-    def __init__(self, predictor: Predictor, fps: float, *, time_constant: float = DEFAULT_TIME_CONSTANT,
-                 max_miss_seconds: float = DEFAULT_MAX_MISS_SECONDS):
+    def __init__(
+        self,
+        predictor: Predictor,
+        fps: float,
+        *,
+        time_constant: float = DEFAULT_TIME_CONSTANT,
+        max_miss_seconds: float = DEFAULT_MAX_MISS_SECONDS,
+    ):
         self.predictor = predictor
         self.class_names = list(predictor.class_names)
         self.tracker = FaceTracker(fps, min_face_score=predictor.min_face_score, max_miss_seconds=max_miss_seconds)
@@ -31,11 +37,19 @@ class FrameAnalyser:
         for face, track_id in zip(faces, track_ids):
             raw = np.array([face.probabilities[name] for name in self.class_names])
             smoothed = raw if track_id is None else self.smoother.update(track_id, time, raw)
-            records.append(FaceRecord(
-                frame=frame, time=time, track_id=track_id, box=face.box, face_score=face.face_score,
-                detector_score=face.detector_score, label=self.class_names[int(np.argmax(smoothed))],
-                probabilities=dict(zip(self.class_names, map(float, smoothed))),
-                raw_label=face.label, raw_probabilities=dict(face.probabilities),
-            ))
+            records.append(
+                FaceRecord(
+                    frame=frame,
+                    time=time,
+                    track_id=track_id,
+                    box=face.box,
+                    face_score=face.face_score,
+                    detector_score=face.detector_score,
+                    label=self.class_names[int(np.argmax(smoothed))],
+                    probabilities=dict(zip(self.class_names, map(float, smoothed))),
+                    raw_label=face.label,
+                    raw_probabilities=dict(face.probabilities),
+                )
+            )
         self.smoother.forget_before(time - 2 * self.max_miss_seconds)
         return records

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Literal
 
 import av
 import numpy as np
@@ -21,9 +22,18 @@ from fer_engine.errors import ConfigError
 from fer_engine.predict.annotate import LABEL_COLOURS
 from fer_engine.video.records import FaceRecord
 
-CODECS = {".mp4": ("libx264", "mp4", {"movflags": "+faststart"}), ".webm": ("libvpx-vp9", "webm", {})}
+VideoCodec = Literal["libx264", "libvpx-vp9"]
+"""The encoders used (naming them lets PyAV's stubs type the stream as a video stream)."""
+
+CODECS: dict[str, tuple[VideoCodec, str, dict[str, str]]] = {
+    ".mp4": ("libx264", "mp4", {"movflags": "+faststart"}),
+    ".webm": ("libvpx-vp9", "webm", {}),
+}
 """Annotated-video suffix -> (encoder, container format, container options)."""
-ENCODER_OPTIONS = {"libx264": {"preset": "veryfast", "crf": "23"}, "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "crf": "32", "b": "0"}}
+ENCODER_OPTIONS = {
+    "libx264": {"preset": "veryfast", "crf": "23"},
+    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "crf": "32", "b": "0"},
+}
 
 
 def draw_faces(rgb: np.ndarray, records: Sequence[FaceRecord], *, caption: str | None = None) -> np.ndarray:
@@ -44,8 +54,16 @@ def draw_faces(rgb: np.ndarray, records: Sequence[FaceRecord], *, caption: str |
     return np.asarray(image)
 
 
-def _label(draw: ImageDraw.ImageDraw, anchor: tuple[int, int, int], text: str, colour: tuple[int, int, int],
-           font: ImageFont.ImageFont, line: int, *, below: bool = False) -> None:
+def _label(
+    draw: ImageDraw.ImageDraw,
+    anchor: tuple[int, int, int],
+    text: str,
+    colour: tuple[int, int, int],
+    font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+    line: int,
+    *,
+    below: bool = False,
+) -> None:
     x, y, h = anchor
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     height = (bottom - top) + 2 * line
@@ -54,7 +72,7 @@ def _label(draw: ImageDraw.ImageDraw, anchor: tuple[int, int, int], text: str, c
     draw.text((x + line - left, text_y + line - top), text, fill=(0, 0, 0), font=font)
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has one fixed-size bitmap font

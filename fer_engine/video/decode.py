@@ -9,9 +9,10 @@ every frame yielded before stays valid, so a caller keeps the results it has.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import av
 import numpy as np
@@ -40,9 +41,16 @@ class VideoInfo:
     size_bytes: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "width": self.width, "height": self.height, "fps": round(self.fps, 3),
-                "duration": None if self.duration is None else round(self.duration, 3),
-                "frame_count": self.frame_count, "codec": self.codec, "size_bytes": self.size_bytes}
+        return {
+            "name": self.name,
+            "width": self.width,
+            "height": self.height,
+            "fps": round(self.fps, 3),
+            "duration": None if self.duration is None else round(self.duration, 3),
+            "frame_count": self.frame_count,
+            "codec": self.codec,
+            "size_bytes": self.size_bytes,
+        }
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ class VideoReader:
             self._container.close()
             raise
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -84,7 +92,7 @@ class VideoReader:
     def _check(self, size: int) -> VideoInfo:
         streams = self._container.streams.video
         if not streams:
-            kinds = sorted({stream.type for stream in self._container.streams}) or ["nothing readable"]
+            kinds: list[str] = sorted({stream.type for stream in self._container.streams}) or ["nothing readable"]
             raise DataError(f"'{self.name}' has no video stream (it holds {', '.join(kinds)}): choose a video file")
         stream = streams[0]
         stream.thread_type = "AUTO"  # frame and slice threads: decoding is the cheap part then
@@ -95,16 +103,20 @@ class VideoReader:
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         duration = _declared_duration(self._container, stream)
         if duration is not None and duration > self.limits.max_seconds:
-            raise DataError(f"'{self.name}' is {duration:.0f} s long; the limit here is {self.limits.max_seconds:g} s "
-                            "(cut the video, or raise the limit: --max-seconds / FER_VIDEO_MAX_SECONDS)")
+            raise DataError(
+                f"'{self.name}' is {duration:.0f} s long; the limit here is {self.limits.max_seconds:g} s "
+                "(cut the video, or raise the limit: --max-seconds / FER_VIDEO_MAX_SECONDS)"
+            )
         frame_count = int(stream.frames) or None
         return VideoInfo(self.name, width, height, fps, duration, frame_count, stream.codec_context.name, size)
 
     def _check_pixels(self, width: int, height: int) -> None:
         if width * height > self.limits.max_pixels:
-            raise DataError(f"'{self.name}' has {width}x{height} frames ({width * height / 1e6:.1f} MP); the limit here "
-                            f"is {self.limits.max_pixels / 1e6:.1f} MP (scale the video down, or raise --max-pixels / "
-                            "FER_VIDEO_MAX_PIXELS)")
+            raise DataError(
+                f"'{self.name}' has {width}x{height} frames ({width * height / 1e6:.1f} MP); the limit here "
+                f"is {self.limits.max_pixels / 1e6:.1f} MP (scale the video down, or raise --max-pixels / "
+                "FER_VIDEO_MAX_PIXELS)"
+            )
 
     def frames(self) -> Iterator[DecodedFrame]:
         """Every frame in order, as RGB; a DataError after the last good one when the file is bad or too long."""
@@ -113,20 +125,31 @@ class VideoReader:
         for frame in self._decoded():
             time = float(frame.time) if frame.time is not None else index / self.info.fps
             if time > self.limits.max_seconds or index >= max_frames:
-                raise DataError(f"'{self.name}' goes on past the {self.limits.max_seconds:g} s limit (its header did "
-                                f"not say): stopped after {index} frame(s)")
+                raise DataError(
+                    f"'{self.name}' goes on past the {self.limits.max_seconds:g} s limit (its header did "
+                    f"not say): stopped after {index} frame(s)"
+                )
             self._check_pixels(frame.width, frame.height)
             yield DecodedFrame(index, time, frame.to_ndarray(format="rgb24"))
             index, last_time = index + 1, time
         if self._failure is not None:
-            raise DataError(f"'{self.name}' could not be decoded after {index} frame(s) ({_at(last_time)}): "
-                            f"{self._failure}")
+            raise DataError(
+                f"'{self.name}' could not be decoded after {index} frame(s) ({_at(last_time)}): {self._failure}"
+            )
         if index == 0:
-            raise DataError(f"'{self.name}' has a video stream but no frame could be decoded: the file is damaged or empty")
+            raise DataError(
+                f"'{self.name}' has a video stream but no frame could be decoded: the file is damaged or empty"
+            )
         declared = self.info.duration
-        if declared is not None and last_time is not None and last_time + 1.0 / self.info.fps < declared - TRUNCATION_SLACK_SECONDS:
-            raise DataError(f"'{self.name}' ended at {last_time:.2f} s of the {declared:.2f} s its header declares: "
-                            f"the file is truncated or damaged (results cover the {index} frame(s) decoded)")
+        if (
+            declared is not None
+            and last_time is not None
+            and last_time + 1.0 / self.info.fps < declared - TRUNCATION_SLACK_SECONDS
+        ):
+            raise DataError(
+                f"'{self.name}' ended at {last_time:.2f} s of the {declared:.2f} s its header declares: "
+                f"the file is truncated or damaged (results cover the {index} frame(s) decoded)"
+            )
 
     def _decoded(self) -> Iterator[Any]:
         """PyAV frames; at a read or decode error, the frames the (threaded) decoder still holds come first,
@@ -160,8 +183,10 @@ def _checked_size(path: Path, limits: VideoLimits, name: str) -> int:
     if size == 0:
         raise DataError(f"'{name}' is empty")
     if size > limits.max_bytes:
-        raise DataError(f"'{name}' is {size / 2**20:.1f} MB; the limit here is {limits.max_mb:g} MB "
-                        "(raise --max-mb / FER_VIDEO_MAX_MB)")
+        raise DataError(
+            f"'{name}' is {size / 2**20:.1f} MB; the limit here is {limits.max_mb:g} MB "
+            "(raise --max-mb / FER_VIDEO_MAX_MB)"
+        )
     return size
 
 

@@ -40,15 +40,15 @@ class VideoLimits:
         return int(self.max_mb * 1024 * 1024)
 
     @classmethod
-    def from_env(cls, **overrides: float | None) -> "VideoLimits":
-        """Limits from FER_VIDEO_MAX_MB / _SECONDS / _PIXELS (defaults otherwise); non-None overrides win."""
-        values = {
-            "max_mb": _env_number(MAX_MB_ENV, DEFAULT_MAX_MB),
-            "max_seconds": _env_number(MAX_SECONDS_ENV, DEFAULT_MAX_SECONDS),
-            "max_pixels": int(_env_number(MAX_PIXELS_ENV, DEFAULT_MAX_PIXELS)),
-        }
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        return cls(**values)
+    def from_env(
+        cls, max_mb: float | None = None, max_seconds: float | None = None, max_pixels: int | None = None
+    ) -> VideoLimits:
+        """Limits from FER_VIDEO_MAX_MB / _SECONDS / _PIXELS (defaults otherwise); non-None arguments win."""
+        return cls(
+            max_mb=_env_number(MAX_MB_ENV, DEFAULT_MAX_MB) if max_mb is None else max_mb,
+            max_seconds=_env_number(MAX_SECONDS_ENV, DEFAULT_MAX_SECONDS) if max_seconds is None else max_seconds,
+            max_pixels=int(_env_number(MAX_PIXELS_ENV, DEFAULT_MAX_PIXELS)) if max_pixels is None else max_pixels,
+        )
 
 
 def _env_number(name: str, default: float) -> float:

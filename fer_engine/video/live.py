@@ -33,7 +33,9 @@ class LiveFrame:
 class LiveAnnotator:
     """Thread-safe: the camera callback runs on a worker thread, the page reads `last` on its own."""
 
-    def __init__(self, predictor: Predictor, *, time_constant: float = DEFAULT_TIME_CONSTANT, nominal_fps: float = 30.0):
+    def __init__(
+        self, predictor: Predictor, *, time_constant: float = DEFAULT_TIME_CONSTANT, nominal_fps: float = 30.0
+    ):
         self._analyser = FrameAnalyser(predictor, nominal_fps, time_constant=time_constant)
         self._lock = threading.Lock()
         self._started: float | None = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import time as clock
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import av
 
@@ -45,9 +46,13 @@ class VideoAnalysis:
 
     def to_json(self, *, with_records: bool = True) -> dict[str, Any]:
         result = {
-            "video": self.info.to_json(), "every": self.every, "smoothing_time_constant": self.time_constant,
-            "frames_decoded": self.frames_decoded, "frames_analysed": self.frames_analysed,
-            "seconds": round(self.seconds, 3), "error": self.error,
+            "video": self.info.to_json(),
+            "every": self.every,
+            "smoothing_time_constant": self.time_constant,
+            "frames_decoded": self.frames_decoded,
+            "frames_analysed": self.frames_analysed,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
             "annotated": None if self.annotated is None else str(self.annotated),
             "faces": [track.to_json() for track in self.tracks],
         }
@@ -79,7 +84,9 @@ def analyse_video(
     with VideoReader(path, limits, name=name) as reader:
         info = reader.info
         analysis = VideoAnalysis(info, list(predictor.class_names), every, time_constant)
-        analyser = FrameAnalyser(predictor, info.fps / every, time_constant=time_constant, max_miss_seconds=max_miss_seconds)
+        analyser = FrameAnalyser(
+            predictor, info.fps / every, time_constant=time_constant, max_miss_seconds=max_miss_seconds
+        )
         writer = BrowserVideoWriter(annotate_to, info.width, info.height, info.fps) if annotate_to else None
         current: list[FaceRecord] = []
         try:

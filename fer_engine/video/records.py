@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from fer_engine.io_utils import atomic_write_text
 
@@ -33,17 +34,26 @@ class FaceRecord:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "frame": self.frame, "time": round(self.time, 4), "track_id": self.track_id, "box": list(self.box),
-            "face_score": round(self.face_score, 4), "detector_score": round(self.detector_score, 4),
-            "label": self.label, "probabilities": _rounded(self.probabilities),
-            "raw_label": self.raw_label, "raw_probabilities": _rounded(self.raw_probabilities),
+            "frame": self.frame,
+            "time": round(self.time, 4),
+            "track_id": self.track_id,
+            "box": list(self.box),
+            "face_score": round(self.face_score, 4),
+            "detector_score": round(self.detector_score, 4),
+            "label": self.label,
+            "probabilities": _rounded(self.probabilities),
+            "raw_label": self.raw_label,
+            "raw_probabilities": _rounded(self.raw_probabilities),
         }
 
 
 def csv_columns(class_names: Sequence[str]) -> list[str]:
     """Header of the CSV table: p_<class> are smoothed probabilities, raw_p_<class> the frame's own."""
-    return (["frame", "time", "track_id", "x", "y", "w", "h", "face_score", "detector_score", "label", "raw_label"]
-            + [f"p_{name}" for name in class_names] + [f"raw_p_{name}" for name in class_names])
+    return (
+        ["frame", "time", "track_id", "x", "y", "w", "h", "face_score", "detector_score", "label", "raw_label"]
+        + [f"p_{name}" for name in class_names]
+        + [f"raw_p_{name}" for name in class_names]
+    )
 
 
 def records_csv(records: Sequence[FaceRecord], class_names: Sequence[str]) -> str:
@@ -53,8 +63,16 @@ def records_csv(records: Sequence[FaceRecord], class_names: Sequence[str]) -> st
     writer.writerow(csv_columns(class_names))
     for record in records:
         writer.writerow(
-            [record.frame, f"{record.time:.4f}", "" if record.track_id is None else record.track_id, *record.box,
-             f"{record.face_score:.4f}", f"{record.detector_score:.4f}", record.label, record.raw_label]
+            [
+                record.frame,
+                f"{record.time:.4f}",
+                "" if record.track_id is None else record.track_id,
+                *record.box,
+                f"{record.face_score:.4f}",
+                f"{record.detector_score:.4f}",
+                record.label,
+                record.raw_label,
+            ]
             + [f"{record.probabilities[name]:.6f}" for name in class_names]
             + [f"{record.raw_probabilities[name]:.6f}" for name in class_names]
         )

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from fer_engine.video.records import FaceRecord
 
@@ -36,16 +37,23 @@ class TrackSummary:
 
     @property
     def dominant(self) -> str:
-        return max(self.share, key=self.share.get)
+        return max(self.share, key=self.share.__getitem__)
 
     def to_json(self) -> dict[str, Any]:
-        return {"track_id": self.track_id, "first_time": round(self.first_time, 3), "last_time": round(self.last_time, 3),
-                "frames": self.frames, "dominant": self.dominant,
-                "share": {name: round(value, 4) for name, value in self.share.items()},
-                "segments": [segment.to_json() for segment in self.segments]}
+        return {
+            "track_id": self.track_id,
+            "first_time": round(self.first_time, 3),
+            "last_time": round(self.last_time, 3),
+            "frames": self.frames,
+            "dominant": self.dominant,
+            "share": {name: round(value, 4) for name, value in self.share.items()},
+            "segments": [segment.to_json() for segment in self.segments],
+        }
 
 
-def summarise_tracks(records: Sequence[FaceRecord], class_names: Sequence[str], frame_interval: float) -> list[TrackSummary]:
+def summarise_tracks(
+    records: Sequence[FaceRecord], class_names: Sequence[str], frame_interval: float
+) -> list[TrackSummary]:
     """A summary per track id (untracked first sightings left out), in order of first appearance.
 
     `frame_interval` is the time between analysed frames: each segment ends one interval after its last frame,
@@ -60,8 +68,9 @@ def summarise_tracks(records: Sequence[FaceRecord], class_names: Sequence[str], 
         rows.sort(key=lambda row: row.time)
         counts = Counter(row.label for row in rows)
         share = {name: counts.get(name, 0) / len(rows) for name in class_names}
-        summaries.append(TrackSummary(track_id, rows[0].time, rows[-1].time, len(rows), share,
-                                      segments_of(rows, frame_interval)))
+        summaries.append(
+            TrackSummary(track_id, rows[0].time, rows[-1].time, len(rows), share, segments_of(rows, frame_interval))
+        )
     return sorted(summaries, key=lambda summary: (summary.first_time, summary.track_id))
 
 

@@ -7,9 +7,9 @@ A `FacePath` places one face image over time; `render_frames` composes them on a
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -47,8 +47,9 @@ def background(width: int, height: int, seed: int = 0) -> np.ndarray:
     return cv2.resize(noise.clip(0, 255).astype(np.uint8), (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-def render_frames(paths: Sequence[FacePath], *, seconds: float, fps: float = 25.0, size: tuple[int, int] = (640, 480),
-                  seed: int = 0) -> Iterator[np.ndarray]:
+def render_frames(
+    paths: Sequence[FacePath], *, seconds: float, fps: float = 25.0, size: tuple[int, int] = (640, 480), seed: int = 0
+) -> Iterator[np.ndarray]:
     """RGB frames of `seconds` of video with each face drawn where its path puts it."""
     base = background(size[0], size[1], seed)
     for index in range(int(round(seconds * fps))):

@@ -7,7 +7,7 @@ so sampling every Nth frame or a camera's uneven frame rate does not change how 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import supervision as sv
@@ -38,15 +38,21 @@ class FaceTracker:
             minimum_iou_threshold=MIN_OVERLAP,
         )
 
-    def update(self, boxes: Sequence[tuple[float, float, float, float]], scores: Sequence[float],
-               time: float) -> list[int | None]:
+    def update(
+        self, boxes: Sequence[tuple[float, float, float, float]], scores: Sequence[float], time: float
+    ) -> list[int | None]:
         """Track ids for `boxes` (x, y, w, h) of the frame at `time` seconds, in the same order; None = not yet."""
         count = len(boxes)
         xyxy = np.array([[x, y, x + w, y + h] for x, y, w, h in boxes], dtype=np.float32).reshape(count, 4)
-        detections = sv.Detections(xyxy=xyxy, confidence=np.asarray(scores, dtype=np.float32).reshape(count),
-                                   data={"input_index": np.arange(count)})
+        detections = sv.Detections(
+            xyxy=xyxy,
+            confidence=np.asarray(scores, dtype=np.float32).reshape(count),
+            data={"input_index": np.arange(count)},
+        )
         tracked = self._tracker.update(detections, timestamp=float(time))
         ids: list[int | None] = [None] * count
+        if tracked.tracker_id is None:  # Optional in sv.Detections; ByteTrackTracker always sets it
+            return ids
         for input_index, track_id in zip(tracked.data.get("input_index", []), tracked.tracker_id):
             ids[int(input_index)] = int(track_id) + 1 if track_id >= 0 else None  # 1-based for people
         return ids

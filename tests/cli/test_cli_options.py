@@ -62,7 +62,7 @@ def test_shared_flags_have_one_definition_in_every_command() -> None:
 def _resolved_configs(argv: list[str]):
     """The TrainConfig each of the three commands resolves from the same training flags."""
     parser = cli_main.build_parser()
-    train = train_cmd._config_from_args(parser.parse_args(["train", *argv]))
+    train = train_cmd.spec_from_args(parser.parse_args(["train", *argv])).train_config()
     reproduce = reproduce_cmd.spec_from_args(parser.parse_args(["reproduce", *argv])).train_config()
     spec = jobs_cmd.build_spec(parser.parse_args(["jobs", "submit", *argv]))
     jobs = PipelineSpec.from_dict(spec).train_config()
@@ -137,6 +137,7 @@ def test_common_flags_name_train_config_fields() -> None:
         assert typed_override(field, "7") in (7, "7")
 
 
+@pytest.mark.slow  # trains the default (strong) preset
 def test_the_default_preset_trains_one_epoch(tiny_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
                                              caplog: pytest.LogCaptureFixture) -> None:
     """`fer train --epochs 1` with every default (preset strong, warm-up 2 epochs) trains, saying why the warm-up

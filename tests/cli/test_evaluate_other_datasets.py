@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +10,11 @@ import pytest
 import skimage.data
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import run_with_checkpoint  # noqa: E402
-
 from fer_engine.cli.main import main  # noqa: E402
 from fer_engine.data.synthetic import write_class_folder, write_fer_csv  # noqa: E402
 from fer_engine.evaluation.stored import run_evaluations  # noqa: E402
 from fer_engine.predict.predictor import Predictor  # noqa: E402
+from support.builders import run_with_checkpoint
 
 CK_LIKE = {"Anger": 0, "contempt": 1, "happiness": 3, "sadness": 4, "surprised": 5}  # no neutral, one extra class
 

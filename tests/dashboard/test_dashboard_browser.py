@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _fixtures_dashboard import REPO_ROOT, dataset_val_keys, make_dataset, make_run
 from PIL import Image
 
-from browser_support import (
+from support.browser import (
     PAGE_PATHS,
     chromium_available,
     launch_chromium,
@@ -20,6 +19,8 @@ from browser_support import (
     upload_photo,
     wait_until_idle,
 )
+from support.builders import dataset_val_keys, finished_run, image_folder_dataset
+from support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
@@ -31,11 +32,11 @@ def dashboard_env(tmp_path: Path) -> dict[str, str]:
     if not chromium_available():
         pytest.skip("Debian chromium (/usr/bin/chromium) is not installed")
     pytest.importorskip("playwright.sync_api")
-    dataset = make_dataset(tmp_path)
+    dataset = image_folder_dataset(tmp_path)
     keys = dataset_val_keys(dataset)
     runs = tmp_path / "runs"
-    make_run(runs, "run-a", loss="ce", seed=0, keys=keys)
-    make_run(runs, "run-b", loss="triplet", seed=1, keys=keys)
+    finished_run(runs, "run-a", loss="ce", seed=0, keys=keys)
+    finished_run(runs, "run-b", loss="triplet", seed=1, keys=keys)
     import os
 
     return {"FER_RUNS_DIR": str(runs), "FER_DEFAULT_CHECKPOINT": str(runs / "run-a"), "FER2013_PATH": str(dataset),
@@ -97,7 +98,7 @@ def test_camera_photo_is_classified(dashboard_env: dict[str, str], tmp_path: Pat
     from playwright.sync_api import sync_playwright
     from skimage.data import astronaut
 
-    from browser_support import fake_camera_args, wait_for_camera_frames, write_y4m
+    from support.browser import fake_camera_args, wait_for_camera_frames, write_y4m
 
     frame = cv2.copyMakeBorder(astronaut()[:, :, :3], 0, 0, 64, 64, cv2.BORDER_CONSTANT, value=(90, 90, 90))  # 640x512
     video = write_y4m(tmp_path / "webcam.y4m", frame)

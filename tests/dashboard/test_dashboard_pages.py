@@ -7,9 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _fixtures_dashboard import APP_FILE, dataset_val_keys, make_dataset, make_run
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+from support.apptest import open_page as open_app_page
+from support.apptest import table_with, texts
+from support.builders import dataset_val_keys, finished_run, image_folder_dataset
+from support.paths import APP_FILE
 
 PAGES = ["views/overview.py", "views/data.py", "views/train.py", "views/experiments.py", "views/embeddings.py",
          "views/predict.py"]
@@ -32,38 +36,17 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def populated(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A tiny dataset (FER2013_PATH) and two finished runs whose val keys match the dataset."""
-    dataset = make_dataset(workspace)
+    dataset = image_folder_dataset(workspace)
     keys = dataset_val_keys(dataset)
-    make_run(workspace / "runs", "run-a", loss="ce", seed=0, keys=keys)
-    make_run(workspace / "runs", "run-b", loss="triplet", seed=1, keys=keys)
+    finished_run(workspace / "runs", "run-a", loss="ce", seed=0, keys=keys)
+    finished_run(workspace / "runs", "run-b", loss="triplet", seed=1, keys=keys)
     monkeypatch.setenv("FER2013_PATH", str(dataset))
     return workspace
 
 
 def open_page(page: str) -> AppTest:
-    """Run app.py, switch to `page` and run it (embeddings projected with PCA: UMAP's numba compile is slow)."""
-    app = AppTest.from_file(str(APP_FILE), default_timeout=TIMEOUT)
-    app.query_params["projection"] = "PCA"
-    app.run()
-    if page != PAGES[0]:
-        app.switch_page(page).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def table_with(app: AppTest, *columns: str):
-    """The first st.dataframe on the page that has all `columns` (AppTest does not look dataframes up by key)."""
-    for element in app.dataframe:
-        if set(columns) <= set(element.value.columns):
-            return element.value
-    raise AssertionError(f"no table with columns {columns}")
-
-
-def texts(app: AppTest) -> str:
-    """Every message and markdown text on the page, joined (for 'is this said somewhere' checks)."""
-    parts = [e.value for kind in ("info", "warning", "error", "success", "markdown", "caption", "title", "subheader")
-             for e in getattr(app, kind)]
-    return "\n".join(str(p) for p in parts)
+    """The app on `page`, embeddings projected with PCA (UMAP's numba compile is slow)."""
+    return open_app_page(page, query={"projection": "PCA"}, timeout_s=TIMEOUT)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -261,7 +244,7 @@ def test_dashboard_face_lookup_by_key(populated: Path) -> None:
 
 
 def test_dashboard_experiments_lists_the_shipped_model(populated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    shipped = make_run(populated / "elsewhere", "shipped-run", seed=2)
+    shipped = finished_run(populated / "elsewhere", "shipped-run", seed=2)
     monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(shipped.root))
     app = open_page("views/experiments.py")
     runs = table_with(app, "status", "arch")

@@ -9,7 +9,6 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import _fixtures_dashboard  # noqa: F401  (puts the repository root on sys.path for `dashboard`)
 import pytest
 
 from dashboard.components import uploads
@@ -18,6 +17,7 @@ from dashboard.components.uploads import sanitize_filename, save_upload, upload_
 from fer_engine.data.cache import dataset_cache_dir
 from fer_engine.errors import DataError
 from fer_engine.paths import uploads_root
+from support.paths import REPO_ROOT
 
 
 @dataclass
@@ -132,5 +132,5 @@ def test_dashboard_start_prunes_uploads_and_decoded_caches(monkeypatch: pytest.M
 
 
 def test_dashboard_streamlit_request_cap_is_the_largest_widget_limit() -> None:
-    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB == max(MAX_PHOTO_MB, MAX_DATASET_MB)

@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from _fixtures_dashboard import APP_FILE, make_dataset
 from streamlit.testing.v1 import AppTest
 
 from fer_engine.data.synthetic import write_fer_csv
+from support.builders import image_folder_dataset
+from support.paths import APP_FILE
 
 TIMEOUT = 120
 OUTSIDE = "outside the dataset folders this dashboard may read"
@@ -25,7 +26,7 @@ def data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     data = tmp_path / "data"
     data.mkdir()
-    make_dataset(data)
+    image_folder_dataset(data)
     monkeypatch.setenv("FER_DATA_DIR", str(data))
     (tmp_path / "secrets.csv").write_text("username,password,api_key\nroot,hunter2,AKIA-SECRET\n")
     return data

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _fixtures_dashboard import make_run
 from test_experiments_page import fresh_clone, open_page, texts
+
+from support.builders import finished_run
 
 
 def test_first_visit_shows_the_stored_map_of_each_demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +46,7 @@ def test_other_settings_show_an_estimate_then_compute(tmp_path: Path, monkeypatc
 def test_public_mode_lists_only_the_shipped_model_and_examples(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     runs = fresh_clone(tmp_path, monkeypatch)
-    make_run(tmp_path / "runs", "my-private-run", seed=3)
+    finished_run(tmp_path / "runs", "my-private-run", seed=3)
     app = open_page("views/embeddings.py")
     assert "my-private-run" in app.selectbox(key="embedding-run").options
     monkeypatch.setenv("FER_DASHBOARD_MODE", "public")

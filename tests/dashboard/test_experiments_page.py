@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _fixtures_dashboard import APP_FILE, make_run
-from streamlit.testing.v1 import AppTest
 
 from fer_engine.embeddings import read_embeddings
 from fer_engine.embeddings.projection import DEFAULT_MAP_SETTINGS, map_file, map_settings, project, write_map
@@ -16,8 +14,9 @@ from fer_engine.evaluation.stored import headline_metrics
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.runs.examples import export_example
 from fer_engine.runs.layout import RunPaths
+from support.apptest import open_page, table_with, texts
+from support.builders import finished_run
 
-TIMEOUT = 120
 EXAMPLES = ("paper", "fast-cpu", "triplet")
 
 
@@ -38,40 +37,19 @@ def fresh_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Ru
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     for name in ("FER2013_PATH", "FER_DATA_PATH", "FER_SHOW_EXAMPLES", "FER_DASHBOARD_MODE"):
         monkeypatch.delenv(name, raising=False)
-    shipped = make_run(tmp_path / "made", "shipped", seed=7)
+    shipped = finished_run(tmp_path / "made", "shipped", seed=7)
     monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(shipped.root))
     monkeypatch.setenv("FER_EXAMPLES_DIR", str(tmp_path / "examples"))
     runs = {"shipped default model": shipped}
     for seed, name in enumerate(EXAMPLES):
-        source = make_run(tmp_path / "made", f"source-{name}", seed=seed, loss="ce+triplet" if name == "triplet" else "ce",
-                          heads=("softmax", "svm", "xgboost"))
+        loss = "ce+triplet" if name == "triplet" else "ce"
+        source = finished_run(tmp_path / "made", f"source-{name}", seed=seed, loss=loss,
+                              heads=("softmax", "svm", "xgboost"))
         atomic_write_json(source.config, {**source.read_config(), "data_path": str(tmp_path / "server-data.zip")})
         example = export_example(source, name, root=tmp_path / "examples", map_method="PCA")
         stored_umap_stand_in(example)
         runs[f"{name} (example)"] = example
     return runs
-
-
-def open_page(page: str) -> AppTest:
-    app = AppTest.from_file(str(APP_FILE), default_timeout=TIMEOUT)
-    app.run()
-    if page != "views/overview.py":
-        app.switch_page(page).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def table_with(app: AppTest, *columns: str):
-    for element in app.dataframe:
-        if set(columns) <= set(element.value.columns):
-            return element.value
-    raise AssertionError(f"no table with columns {columns}")
-
-
-def texts(app: AppTest) -> str:
-    parts = [e.value for kind in ("info", "warning", "error", "success", "markdown", "caption", "title", "subheader")
-             for e in getattr(app, kind)]
-    return "\n".join(str(p) for p in parts)
 
 
 def test_fresh_clone_compares_the_shipped_model_and_three_examples(tmp_path: Path,
@@ -113,7 +91,7 @@ def test_one_run_shows_its_details(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_examples_hidden_by_the_setting_and_runs_root_hidden_in_public_mode(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     fresh_clone(tmp_path, monkeypatch)
-    make_run(tmp_path / "runs", "my-private-run", seed=3)
+    finished_run(tmp_path / "runs", "my-private-run", seed=3)
     full_app = open_page("views/experiments.py")
     full = table_with(full_app, "kind", "val_accuracy")
     assert "my-private-run" in full.index and len(full) == 5
@@ -128,7 +106,8 @@ def test_examples_hidden_by_the_setting_and_runs_root_hidden_in_public_mode(tmp_
     config = table_with(app, "fast-cpu (example)")
     assert "config.arch" in config.index and not [f for f in config.index if "data_path" in f]  # no server paths
     monkeypatch.setenv("FER_SHOW_EXAMPLES", "0")
-    assert list(table_with(open_page("views/experiments.py"), "kind", "val_accuracy").index) == ["shipped default model"]
+    table = table_with(open_page("views/experiments.py"), "kind", "val_accuracy")
+    assert list(table.index) == ["shipped default model"]
 
 
 def test_overview_and_experiments_show_the_same_val_accuracy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

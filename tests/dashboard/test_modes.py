@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _fixtures_dashboard import APP_FILE
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components import auth
 from fer_engine.errors import ConfigError
+from support.paths import APP_FILE, REPO_ROOT
 
 ALL_PAGES = ["views/overview.py", "views/data.py", "views/train.py", "views/experiments.py", "views/embeddings.py",
              "views/predict.py"]
@@ -202,7 +202,7 @@ def test_procfile_serves_the_public_demo_unless_the_operator_says_full(operator_
     """The Procfile's own command line, run by bash with a stand-in `streamlit` that prints the mode it gets."""
     import subprocess
 
-    (line,) = [line for line in (APP_FILE.parents[1] / "Procfile").read_text().splitlines() if line.startswith("web:")]
+    (line,) = [line for line in (REPO_ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")]
     env = {"PATH": os.environ["PATH"], "PORT": "8000", **({auth.MODE_ENV: operator_setting} if operator_setting else {})}
     stand_in = 'streamlit() { echo "mode=$FER_DASHBOARD_MODE args=$*"; }; '
     shown = subprocess.run(["bash", "-c", stand_in + line.removeprefix("web:")], env=env, capture_output=True,

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import (
+
+from support.browser import (
     PAGE_PATHS,
     chromium_available,
     launch_chromium,

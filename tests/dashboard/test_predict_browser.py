@@ -1,14 +1,13 @@
 """The Predict page in Debian chromium, public mode, shipped model: a group photo gets numbered boxes and a grid
 of face panels; a cat photo gets no box. Also writes the README screenshots:
 
-    .venv/bin/python tests/dashboard/test_predict_browser.py     # -> docs/images/predict-group.png, predict-no-face.png
+    PYTHONPATH=tests .venv/bin/python tests/dashboard/test_predict_browser.py   # -> docs/images/predict-group.png, ...
 """
 
 from __future__ import annotations
 
 import io
 import os
-import sys
 from pathlib import Path
 
 import cv2
@@ -17,10 +16,9 @@ import pytest
 import skimage.data
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _fixtures_dashboard import REPO_ROOT, make_run  # noqa: E402
-from browser_support import chromium_available, launch_chromium, open_page, running_dashboard, upload_photo  # noqa: E402
+from support.browser import chromium_available, launch_chromium, open_page, running_dashboard, upload_photo
+from support.builders import finished_run
+from support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 SHIPPED = REPO_ROOT / "checkpoints" / "default"
@@ -54,7 +52,7 @@ def group_photo() -> np.ndarray:
 
 def dashboard_environment(tmp_path: Path) -> dict[str, str]:
     """Public mode with the shipped model (a tiny untrained stand-in when the checkout has none)."""
-    shipped = SHIPPED if (SHIPPED / "checkpoint" / "model.safetensors").is_file() else make_run(tmp_path / "shipped", "default").root
+    shipped = SHIPPED if (SHIPPED / "checkpoint" / "model.safetensors").is_file() else finished_run(tmp_path / "shipped", "default").root
     return {"FER_DASHBOARD_MODE": "public", "FER_RUNS_DIR": str(tmp_path / "runs"), "FER_DEFAULT_CHECKPOINT": str(shipped),
             "FER_CACHE_DIR": os.environ.get("FER_CACHE_DIR", str(tmp_path / "cache"))}
 

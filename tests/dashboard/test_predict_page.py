@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skimage.data
-from _fixtures_dashboard import APP_FILE, make_run
 from PIL import Image, PngImagePlugin
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components import auth
+from support.builders import finished_run
+from support.paths import APP_FILE
 
 TIMEOUT = 180
 CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -24,9 +25,9 @@ CLASS_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"
 def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A shipped model (a tiny untrained run set as FER_DEFAULT_CHECKPOINT) and one more run in the index."""
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
-    shipped_run = make_run(tmp_path / "shipped", "default")
+    shipped_run = finished_run(tmp_path / "shipped", "default")
     monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(shipped_run.root))
-    make_run(tmp_path / "runs", "run-a")
+    finished_run(tmp_path / "runs", "run-a")
     for name in ("FER2013_PATH", "FER_DATA_PATH", auth.MODE_ENV):
         monkeypatch.delenv(name, raising=False)
     return tmp_path

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from _fixtures_dashboard import REPO_ROOT
-from browser_support import chromium_available, launch_chromium, open_page, running_dashboard, wait_until_idle
 
 from fer_engine.data.synthetic import write_image_folder
 from fer_engine.jobs import JobQueue
+from support.browser import chromium_available, launch_chromium, open_page, running_dashboard, wait_until_idle
+from support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"

@@ -8,7 +8,6 @@ import signal
 from pathlib import Path
 
 import pytest
-from _fixtures_dashboard import APP_FILE, make_dataset
 from streamlit.testing.v1 import AppTest
 
 import dashboard.components.jobs_view as jobs_view
@@ -19,6 +18,8 @@ from fer_engine.jobs.local_worker import WORKER_ALIVE_S
 from fer_engine.jobs.planning import estimate_training, suggested_preset
 from fer_engine.pipeline import PipelineSpec
 from fer_engine.training import get_preset
+from support.builders import image_folder_dataset
+from support.paths import APP_FILE
 
 TIMEOUT = 120
 
@@ -29,7 +30,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     page; tests/dashboard/test_train_browser.py runs the default, auto-start on)."""
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(tmp_path / "no-shipped-model"))
-    monkeypatch.setenv("FER2013_PATH", str(make_dataset(tmp_path)))
+    monkeypatch.setenv("FER2013_PATH", str(image_folder_dataset(tmp_path)))
     monkeypatch.setenv("FER_DASHBOARD_AUTOSTART_WORKER", "0")
     for name in ("FER_DATA_PATH", auth.MODE_ENV, auth.AUTH_HEADER_ENV, auth.ADMINS_ENV):
         monkeypatch.delenv(name, raising=False)

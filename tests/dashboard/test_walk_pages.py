@@ -16,9 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from _fixtures_dashboard import REPO_ROOT, dataset_val_keys, make_dataset, make_run
-from browser_support import PAGE_PATHS, chromium_available, launch_chromium, open_page, running_dashboard, wait_until_idle
 from PIL import Image
+
+from support.browser import (
+    PAGE_PATHS,
+    chromium_available,
+    launch_chromium,
+    open_page,
+    running_dashboard,
+    wait_until_idle,
+)
+from support.builders import dataset_val_keys, finished_run, image_folder_dataset
+from support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PlaywrightError = pytest.importorskip("playwright.sync_api").Error
@@ -60,11 +69,11 @@ def walk_env(tmp_path: Path) -> dict[str, str]:
         pytest.skip("Debian chromium (/usr/bin/chromium) is not installed")
     pytest.importorskip("playwright.sync_api")
     real = os.environ.get("FER2013_PATH")
-    dataset = Path(real) if real and Path(real).exists() else make_dataset(tmp_path)
+    dataset = Path(real) if real and Path(real).exists() else image_folder_dataset(tmp_path)
     keys = dataset_val_keys(dataset)
     runs = tmp_path / "runs"
-    make_run(runs, "run-a", loss="ce", seed=0, keys=keys)
-    make_run(runs, "run-b", loss="triplet", seed=1, keys=keys)
+    finished_run(runs, "run-a", loss="ce", seed=0, keys=keys)
+    finished_run(runs, "run-b", loss="triplet", seed=1, keys=keys)
     _finished_job(runs, "run-a")
     return {"FER_RUNS_DIR": str(runs), "FER2013_PATH": str(dataset), "FER_CACHE_DIR": os.environ["FER_CACHE_DIR"]}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _fixtures_embeddings import TINY_ARCH, run_with_checkpoint, tiny_dataset
 
 from fer_engine.embeddings import (
     EmbeddingSet,
@@ -20,6 +19,7 @@ from fer_engine.embeddings import (
 from fer_engine.errors import DataError
 from fer_engine.inference import to_model_tensor
 from fer_engine.models import create_model
+from support.builders import TINY_ARCH, run_with_checkpoint, tiny_dataset
 
 
 def test_hook_embedding_equals_forward_features_and_logits_equal_forward():

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _fixtures_embeddings import run_with_separable_embeddings
 
 from fer_engine.cli.main import main
 from fer_engine.embeddings.projection import project, sample_rows
 from fer_engine.errors import ConfigError
+from support.builders import run_with_separable_embeddings
 
 
 def _clusters() -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _fixtures_embeddings import run_with_separable_embeddings
 
 from fer_engine.cli.main import main
 from fer_engine.embeddings import load_embeddings
@@ -19,6 +18,7 @@ from fer_engine.embeddings.projection import (
     sample_rows,
 )
 from fer_engine.errors import ConfigError
+from support.builders import run_with_separable_embeddings
 
 
 def test_fer_project_stores_a_map_found_only_with_its_settings_and_points(tmp_path: Path) -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import run_with_checkpoint  # noqa: E402
 
 from fer_engine.classes import FER_CLASS_NAMES  # noqa: E402
 from fer_engine.data.loader import load_dataset  # noqa: E402
@@ -24,6 +20,7 @@ from fer_engine.evaluation.cross_dataset import (  # noqa: E402
 )
 from fer_engine.evaluation.stored import run_evaluations  # noqa: E402
 from fer_engine.predict.predictor import Predictor  # noqa: E402
+from support.builders import run_with_checkpoint
 
 NAMES = list(FER_CLASS_NAMES)
 ANGRY, HAPPY, SAD, NEUTRAL = (NAMES.index(name) for name in ("angry", "happy", "sad", "neutral"))

@@ -7,8 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from fer_engine.classes import FER_CLASS_NAMES
-from fer_engine.evaluation import ClassificationMetrics, classification_metrics
-from fer_engine.evaluation.metrics import TRAINING_ACCURACY_LABEL
+from fer_engine.scoring.metrics import TRAINING_ACCURACY_LABEL, ClassificationMetrics, classification_metrics
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from fer_engine.evaluation.paper_results import (
+from fer_engine.scoring.paper_results import (
     PAPER_HEADS,
     PAPER_RESULTS,
+    PAPER_TABLES,
     PAPER_XGBOOST_SEARCH,
     paper_loss_family,
     paper_result,
+    published_results,
 )
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -80,3 +82,14 @@ def test_every_accuracy_appears_in_the_paper_text():
     text = PAPER_TEXT.read_text()
     for result in PAPER_RESULTS:
         assert f"{result.accuracy * 100:.2f}" in text, (result.table, result.head, result.split)
+
+
+def test_published_results_by_table_and_split():
+    """What the Experiments page's Paper tab lists: tables in the paper's order, rows filtered by table and split."""
+    assert PAPER_TABLES == tuple(f"Table {n}" for n in range(3, 11))
+    assert published_results() == list(PAPER_RESULTS)
+    val_tables = {result.table for result in published_results(split="val")}
+    assert val_tables == {"Table 3", "Table 5", "Table 7"}
+    rows = published_results(["Table 9", "Table 10"], split="test")
+    assert [(r.table, r.loss) for r in rows][:1] == [("Table 9", "cross_entropy")] and len(rows) == 8
+    assert published_results(["Table 9"], split="val") == []

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import FAST_HEAD_PARAMS, run_with_separable_embeddings  # noqa: E402
 
 from fer_engine.evaluation.evaluate import evaluate_run, read_evaluation, stored_evaluations  # noqa: E402
 from fer_engine.evaluation.report import build_report, write_report  # noqa: E402
 from fer_engine.heads import HEAD_NAMES, fit_heads  # noqa: E402
+from support.builders import FAST_HEAD_PARAMS, run_with_separable_embeddings
 
 
 def _fitted_run(tmp_path, **kwargs):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from fer_engine.classes import FER_CLASS_NAMES
-from fer_engine.evaluation.metrics import classification_metrics
 from fer_engine.evaluation.stored import evaluated_splits, headline_metrics, run_evaluations
 from fer_engine.io_utils import atomic_write_json, atomic_write_text
 from fer_engine.runs.layout import RunPaths
+from fer_engine.scoring.metrics import classification_metrics
 
 
 def _write_evaluation(run: RunPaths, split: str, head: str, correct: int, tta: str = "none") -> float:

@@ -12,9 +12,9 @@ import pytest
 
 from fer_engine.data.loader import load_dataset
 from fer_engine.evaluation.evaluate import evaluate_checkpoint
-from fer_engine.evaluation.paper_results import paper_result
 from fer_engine.paths import DEFAULT_CHECKPOINT_DIR
 from fer_engine.runs.layout import RunPaths
+from fer_engine.scoring.paper_results import paper_result
 
 pytestmark = pytest.mark.real_data
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import FAST_HEAD_PARAMS, run_with_separable_embeddings, separable_embeddings  # noqa: E402
-
 from fer_engine.embeddings import load_embeddings, save_embeddings  # noqa: E402
 from fer_engine.errors import ConfigError, ModelError  # noqa: E402
-from fer_engine.evaluation.metrics import TRAINING_ACCURACY_LABEL  # noqa: E402
 from fer_engine.heads import HEAD_NAMES, fit_head, fit_heads, fitted_head_names, load_fitted_head  # noqa: E402
+from fer_engine.scoring.metrics import TRAINING_ACCURACY_LABEL  # noqa: E402
+from support.builders import FAST_HEAD_PARAMS, run_with_separable_embeddings, separable_embeddings
 
 
 def test_fit_heads_writes_model_and_record_with_val_and_test_scores(tmp_path):

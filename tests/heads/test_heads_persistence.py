@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import pickle
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import FAST_HEAD_PARAMS, separable_embeddings  # noqa: E402
-
 from fer_engine.errors import ModelError  # noqa: E402
 from fer_engine.heads import HEAD_NAMES, create_head, load_estimator, save_estimator  # noqa: E402
 from fer_engine.heads.persistence import head_file, storage_of  # noqa: E402
+from support.builders import FAST_HEAD_PARAMS, separable_embeddings
 
 
 @pytest.mark.parametrize("name", HEAD_NAMES)

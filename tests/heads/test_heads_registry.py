@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.base import clone, is_classifier
 from sklearn.pipeline import Pipeline
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import FAST_HEAD_PARAMS, separable_embeddings  # noqa: E402
-
 from fer_engine.errors import ConfigError  # noqa: E402
 from fer_engine.heads import HEAD_NAMES, create_head  # noqa: E402
 from fer_engine.heads.registry import class_weight_fit_params  # noqa: E402
 from fer_engine.heads.xgboost_head import XGBoostHead  # noqa: E402
+from support.builders import FAST_HEAD_PARAMS, separable_embeddings
 
 
 def test_registry_names_the_four_heads_of_the_paper():

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import separable_embeddings  # noqa: E402
-
 from fer_engine.errors import ConfigError  # noqa: E402
-from fer_engine.evaluation.paper_results import PAPER_XGBOOST_SEARCH  # noqa: E402
 from fer_engine.heads import random_search  # noqa: E402
 from fer_engine.heads.registry import HEAD_SPECS  # noqa: E402
 from fer_engine.heads.search import PAPER_CV_FOLDS, PAPER_N_ITER, stratified_subsample  # noqa: E402
 from fer_engine.heads.xgboost_head import SEARCH_SPACE as XGB_SPACE  # noqa: E402
+from fer_engine.scoring.paper_results import PAPER_XGBOOST_SEARCH  # noqa: E402
+from support.builders import separable_embeddings
 
 
 def test_paper_search_size_and_xgboost_best_values_are_in_the_space():

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from _fixtures_jobs import wait_for
 from fer_engine.data.synthetic import write_image_folder
 from fer_engine.heads.fitting import head_record_file
 from fer_engine.jobs import JobQueue, Worker
 from fer_engine.jobs.progress import describe_progress
 from fer_engine.pipeline import PipelineSpec
+from support.processes import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import fer_engine.cli.main as cli
-from _fixtures_jobs import FakeSpec
 from fer_engine.jobs import JobQueue
+from support.runners import FAKE_RUNNER, FakeSpec
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -20,12 +20,13 @@ def _only_our_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("jobs", "worker"))
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_worker_once_then_list_show_logs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     root = tmp_path / "runs"
     queue = JobQueue(root)
     job = queue.submit(FakeSpec(marker=str(tmp_path / "marker.txt"), name="via-cli"))
     assert cli.main(["worker", "--once", "--devices", "cpu", "--runs-root", str(root), "--heartbeat-s", "0.2",
-                     "--job-runner", "_fixtures_jobs:fake_runner"]) == 0
+                     "--job-runner", FAKE_RUNNER]) == 0
     assert "ran 1 job(s)" in capsys.readouterr().out
 
     assert cli.main(["jobs", "list", "--json", "--runs-root", str(root)]) == 0
@@ -69,8 +70,9 @@ def test_submit_rejects_bad_input_with_a_message(tmp_path: Path, capsys: pytest.
 
 
 def test_build_spec_merges_file_options_and_overrides(tmp_path: Path) -> None:
-    from fer_engine.cli.jobs_cmd import build_spec, parse_overrides
     import argparse
+
+    from fer_engine.cli.jobs_cmd import build_spec, parse_overrides
 
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps({"data_path": "a.zip", "preset": "paper", "overrides": {"epochs": 30}}))

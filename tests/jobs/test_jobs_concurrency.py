@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from _fixtures_jobs import HERE
 from fer_engine.jobs import JobQueue
+from support.processes import importable_path
 
 pytestmark = pytest.mark.timeout(120)
 
 _PROCESS = """
 import sys, time, traceback
-sys.path.insert(0, sys.argv[4])
-from _fixtures_jobs import FakeSpec
+from support.runners import FakeSpec
 from fer_engine.jobs import JobQueue
 from fer_engine.runs.store import RunStore
 root, role, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -43,11 +43,13 @@ print(operations)
 """
 
 
+@pytest.mark.slow  # ten processes for 4 s each
 def test_eight_readers_and_two_writers_never_hit_a_lock_error(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     JobQueue(root)
     roles = ["reader"] * 8 + ["writer-a", "writer-b"]
-    processes = [subprocess.Popen([sys.executable, "-c", _PROCESS, str(root), role, "4", str(HERE)],
+    processes = [subprocess.Popen([sys.executable, "-c", _PROCESS, str(root), role, "4"],
+                                  env={**os.environ, "PYTHONPATH": importable_path()},
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for role in roles]
     outputs = []
     for process in processes:

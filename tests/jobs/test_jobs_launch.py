@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from _fixtures_jobs import FakeSpec
 from fer_engine.errors import ConfigError
 from fer_engine.jobs import JobQueue, Worker
 from fer_engine.jobs.launch import job_command, parse_devices, visible_devices
+from support.runners import FakeSpec
 
 
 def test_single_device_job_runs_as_a_plain_child_of_the_worker() -> None:
@@ -53,7 +53,7 @@ def test_two_device_job_under_torchrun_shares_one_run_and_rank_zero_records_it(t
     queue = JobQueue(tmp_path / "runs")
     marker = tmp_path / "marker.txt"
     job = queue.submit(FakeSpec(marker=str(marker)), num_devices=2)
-    Worker(queue.root, ["cpu", "cpu"], once=True, job_runner="_fixtures_jobs:marker_runner", heartbeat_s=0.5,
+    Worker(queue.root, ["cpu", "cpu"], once=True, job_runner="support.runners:marker_runner", heartbeat_s=0.5,
            poll_s=0.1).run()
     done = queue.get(job.id)
     assert done.state == "succeeded", (done.error, Path(done.log_path).read_text()[-3000:])

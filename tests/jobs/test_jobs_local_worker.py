@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from _fixtures_jobs import wait_for
 from fer_engine.jobs import JobQueue, ensure_local_worker
+from support.processes import wait_for
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -23,6 +23,7 @@ def _reaped(pid: int) -> bool:
     return done == pid
 
 
+@pytest.mark.slow  # a detached worker process starts and idles out
 def test_starts_one_detached_worker_that_exits_when_idle(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     pid = ensure_local_worker(root, devices="cpu", idle_exit_s=2)

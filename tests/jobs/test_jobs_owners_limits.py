@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from _fixtures_jobs import FakeSpec
 from fer_engine.errors import ConfigError, DataError
 from fer_engine.jobs import JobQueue
 from fer_engine.jobs.owners import JobPermissionError
 from fer_engine.jobs.reasons import job_reason
 from fer_engine.pipeline import PipelineSpec
+from support.runners import FakeSpec
 
 
 @pytest.fixture

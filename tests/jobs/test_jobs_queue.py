@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from _fixtures_jobs import FakeSpec
 from fer_engine.errors import ConfigError
 from fer_engine.jobs.progress import ProgressTracker
 from fer_engine.jobs.queue import JobNotFoundError, JobQueue
 from fer_engine.runs.store import RunStore
+from support.runners import FakeSpec
 
 
 @pytest.fixture

@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from _fixtures_jobs import HERE, FakeSpec, expected_total, kill_group, start_worker_process, wait_for
 import fer_engine.cli.main as cli
 from fer_engine.cli import worker_cmd
 from fer_engine.data.synthetic import write_image_folder
 from fer_engine.errors import FerError
 from fer_engine.jobs import JobQueue, Worker
 from fer_engine.jobs.ray_backend import RayTarget, free_port
+from support.processes import importable_path, kill_group, start_worker, wait_for
+from support.runners import FAKE_RUNNER, FakeSpec, expected_total
 
 pipeline = pytest.importorskip("fer_engine.pipeline")
 pytestmark = pytest.mark.timeout(900)
 
-REPO = HERE.parents[1]
 TIMING_KEYS = {"epoch_seconds", "train_seconds", "images_per_second", "elapsed_seconds"}
 FAST = dict(heartbeat_s=0.3, poll_s=0.1, grace_s=60.0)
 
@@ -36,7 +36,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     """A one-node Ray cluster on 127.0.0.1 whose workers can import the project and these tests' job runners."""
     ray_backend = pytest.importorskip("fer_engine.jobs.ray_backend")
     pytest.importorskip("ray")
-    env = {"PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)]), "OMP_NUM_THREADS": "1"}
+    env = {"PYTHONPATH": importable_path(), "OMP_NUM_THREADS": "1"}
     log = tmp_path_factory.mktemp("ray") / "cluster.log"
     with ray_backend.LocalCluster(num_cpus=2, object_store_bytes=200_000_000, env=env, log_path=log) as running:
         yield running
@@ -73,9 +73,8 @@ def test_ray_worker_runs_a_training_job_with_progress_logs_and_run_folder(tmp_pa
     root = tmp_path / "runs"
     queue = JobQueue(root)
     job = queue.submit(_spec(data, epochs=2))
-    worker = start_worker_process(root, "--backend", "ray", "--address", cluster.address, "--once",
-                                  "--heartbeat-s", "0.5", runner="fer_engine.jobs.runners:run_pipeline_job",
-                                  log=tmp_path / "worker.log")
+    worker = start_worker(root, "fer_engine.jobs.runners:run_pipeline_job", "--backend", "ray", "--address",
+                          cluster.address, "--once", "--heartbeat-s", "0.5", log=tmp_path / "worker.log")
     try:
         seen = wait_for(lambda: queue.get(job.id).progress.get("epoch"), 300, "training progress in the queue")
         assert queue.get(job.id).state in ("running", "succeeded") and seen >= 1
@@ -103,7 +102,7 @@ def test_ray_worker_runs_a_training_job_with_progress_logs_and_run_folder(tmp_pa
 def test_ray_job_cancel_then_retry_resumes_from_its_last_epoch(tmp_path: Path, cluster) -> None:
     queue = JobQueue(tmp_path / "runs")
     job = queue.submit(FakeSpec(kind="epochs", epochs=4, epoch_s=3.0))
-    worker = Worker(queue.root, job_runner="_fixtures_jobs:fake_runner",
+    worker = Worker(queue.root, job_runner=FAKE_RUNNER,
                     ray=RayTarget(cluster.address), **FAST)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
@@ -134,7 +133,10 @@ def test_ray_job_cancel_then_retry_resumes_from_its_last_epoch(tmp_path: Path, c
 def test_killed_ray_worker_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_path: Path, cluster,
                                                                               one_thread) -> None:
     epochs = 3
-    data = write_image_folder(tmp_path / "tiny", {"train": 40, "val": 2}, as_zip=True)
+    # 100 steps an epoch (progress every 10): epochs long enough (seconds even on a fast machine) that the kill
+    # lands inside epoch 2, whatever the progress writes' 1 s throttle lets through. With 20 steps an epoch a fast
+    # machine finished the whole run between two polls.
+    data = write_image_folder(tmp_path / "tiny", {"train": 200, "val": 2}, as_zip=True)
     reference_queue = JobQueue(tmp_path / "reference")
     reference = reference_queue.submit(_spec(data, epochs=epochs))
     Worker(reference_queue.root, ["cpu"], once=True, **FAST).run()
@@ -180,7 +182,7 @@ def test_unreachable_cluster_leaves_jobs_queued_and_the_worker_serving(tmp_path:
     queue = JobQueue(tmp_path / "runs")
     waiting = queue.submit(FakeSpec(kind="marker", marker=str(tmp_path / "marker")))
     other = queue.submit(FakeSpec(kind="marker", marker=str(tmp_path / "marker")))
-    worker = Worker(queue.root, job_runner="_fixtures_jobs:fake_runner",
+    worker = Worker(queue.root, job_runner=FAKE_RUNNER,
                     ray=RayTarget(f"127.0.0.1:{free_port()}"), **FAST)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
@@ -219,11 +221,11 @@ def test_a_second_host_sharing_the_runs_root_is_refused_with_a_pointer_to_ray(tm
 def test_a_cluster_lost_mid_job_fails_it_with_the_reason_and_the_worker_keeps_serving(tmp_path: Path) -> None:
     ray_backend = pytest.importorskip("fer_engine.jobs.ray_backend")
     pytest.importorskip("ray")
-    env = {"PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)])}
+    env = {"PYTHONPATH": importable_path()}
     own = ray_backend.LocalCluster(num_cpus=1, env=env, log_path=tmp_path / "cluster.log").start()
     queue = JobQueue(tmp_path / "runs")
     job = queue.submit(FakeSpec(kind="epochs", epochs=40, epoch_s=2.0))
-    worker = Worker(queue.root, job_runner="_fixtures_jobs:fake_runner", ray=RayTarget(own.address), **FAST)
+    worker = Worker(queue.root, job_runner=FAKE_RUNNER, ray=RayTarget(own.address), **FAST)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
@@ -244,6 +246,7 @@ def test_a_cluster_lost_mid_job_fails_it_with_the_reason_and_the_worker_keeps_se
     assert saved["epoch"] >= 1  # what retry resumes from once the cluster is back
 
 
+@pytest.mark.slow  # starts a worker process
 def test_the_auto_started_worker_uses_the_cluster_named_by_fer_ray_address(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ray")

@@ -5,17 +5,17 @@ uninterrupted run."""
 from __future__ import annotations
 
 import json
-import time
 import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from _fixtures_jobs import kill_group, start_worker_process, wait_for
 import fer_engine.cli.main as cli
 from fer_engine.data.synthetic import write_image_folder
 from fer_engine.jobs import JobQueue, Worker
+from support.processes import kill_group, start_worker, wait_for
 
 pipeline = pytest.importorskip("fer_engine.pipeline")
 pytestmark = pytest.mark.timeout(600)  # job processes import torch + the pipeline; slow on a loaded machine
@@ -43,6 +43,7 @@ def _epochs_without_timing(run_root: Path) -> list[dict]:
     return [{k: v for k, v in line.items() if k not in TIMING_KEYS} for line in lines]
 
 
+@pytest.mark.slow  # real training in job processes
 def test_real_pipeline_job_trains_embeds_fits_and_reports(tmp_path: Path, tiny_zip: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     job = queue.submit(_spec(tiny_zip, epochs=1, steps=["train", "embed", "heads", "evaluate", "report"],
@@ -59,6 +60,7 @@ def test_real_pipeline_job_trains_embeds_fits_and_reports(tmp_path: Path, tiny_z
     assert queue.store.get(done.run_id).arch == "vgg19_bn_quarter"
 
 
+@pytest.mark.slow  # real training in job processes
 def test_problems_found_only_at_run_time_fail_the_job_with_the_reason(tmp_path: Path, tiny_zip: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     missing = queue.submit(_spec(tmp_path / "absent.zip", epochs=1, steps=["train"]))
@@ -99,8 +101,8 @@ def test_sigkilled_worker_training_resumes_and_matches_an_uninterrupted_run(tmp_
 
     queue = JobQueue(tmp_path / "runs")
     job = queue.submit(_spec(tiny_zip, epochs=epochs, steps=["train"]))
-    worker = start_worker_process(queue.root, "--heartbeat-s", "0.3", runner="fer_engine.jobs.runners:run_pipeline_job",
-                                  log=tmp_path / "worker.log")
+    worker = start_worker(queue.root, "fer_engine.jobs.runners:run_pipeline_job", "--heartbeat-s", "0.3",
+                          log=tmp_path / "worker.log")
 
     def epochs_logged() -> int:
         run_id = queue.get(job.id).run_id

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from _fixtures_jobs import (FakeSpec, expected_total, fake_runner, kill_group, marker_runner, start_worker_process,
-                            wait_for)
 from fer_engine.jobs import JobQueue, Worker
 from fer_engine.runs.store import RunStore
+from support.processes import kill_group, start_worker, wait_for
+from support.runners import FAKE_RUNNER, FakeSpec, expected_total, fake_runner, marker_runner
 
 FAST = dict(heartbeat_s=0.2, poll_s=0.05, grace_s=20.0)
 pytestmark = pytest.mark.timeout(120)
@@ -41,6 +41,7 @@ def _worker_thread(worker: Worker) -> threading.Thread:
     return thread
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_worker_runs_a_job_in_its_own_process_to_success(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     marker = tmp_path / "marker.txt"
@@ -57,6 +58,7 @@ def test_worker_runs_a_job_in_its_own_process_to_success(tmp_path: Path) -> None
     assert queue.live_workers(60) == []  # the worker unregistered itself
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_failures_keep_their_reason_and_the_worker_serves_the_next_job(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     bad_value = queue.submit(FakeSpec(kind="fail", fail="value"))
@@ -76,6 +78,7 @@ def test_failures_keep_their_reason_and_the_worker_serves_the_next_job(tmp_path:
     assert "Traceback" in (queue.root / queue.get(bad_value.id).run_id / "run.log").read_text()
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_out_of_memory_is_retried_with_half_the_batch_size(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     shrinking = queue.submit(FakeSpec(kind="fail", fail="memory", overrides={"batch_size": 32}))
@@ -89,6 +92,7 @@ def test_out_of_memory_is_retried_with_half_the_batch_size(tmp_path: Path) -> No
     assert failed.error == "out of memory (MemoryError); the job log has the details"
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_cancel_stops_a_running_job(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     job = queue.submit(FakeSpec(kind="epochs", epochs=100, epoch_s=1.0))
@@ -107,10 +111,11 @@ def test_cancel_stops_a_running_job(tmp_path: Path) -> None:
     assert "stopping in epoch" in Path(cancelled.log_path).read_text()
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_worker_sigterm_requeues_the_job_and_the_next_worker_resumes_it(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     job = queue.submit(FakeSpec(kind="epochs", epochs=4, epoch_s=0.8))
-    worker = start_worker_process(queue.root, "--heartbeat-s", "0.2", log=tmp_path / "worker.log")
+    worker = start_worker(queue.root, FAKE_RUNNER, "--heartbeat-s", "0.2", log=tmp_path / "worker.log")
     try:
         wait_for(lambda: _fake_state(queue, job.id).get("epoch", 0) >= 1, 60, "one finished epoch")
         worker.send_signal(signal.SIGTERM)
@@ -129,10 +134,11 @@ def test_worker_sigterm_requeues_the_job_and_the_next_worker_resumes_it(tmp_path
     assert summary == {"epochs": 4, "total": expected_total(4), "starts": 2}  # resumed, not restarted
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_killed_worker_job_is_detected_as_orphan_requeued_and_resumed(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     job = queue.submit(FakeSpec(kind="epochs", epochs=4, epoch_s=0.8))
-    worker = start_worker_process(queue.root, "--heartbeat-s", "0.2", log=tmp_path / "worker.log")
+    worker = start_worker(queue.root, FAKE_RUNNER, "--heartbeat-s", "0.2", log=tmp_path / "worker.log")
     try:
         wait_for(lambda: _fake_state(queue, job.id).get("epoch", 0) >= 1, 60, "one finished epoch")
         child = queue.get(job.id).pid
@@ -158,11 +164,12 @@ def test_killed_worker_job_is_detected_as_orphan_requeued_and_resumed(tmp_path: 
     assert not list((queue.root / done.run_id).rglob("*.tmp"))
 
 
+@pytest.mark.slow  # worker and job processes each import torch
 def test_two_worker_processes_run_each_of_20_jobs_exactly_once(tmp_path: Path) -> None:
     queue = JobQueue(tmp_path / "runs")
     marker = tmp_path / "marker.txt"
     ids = [queue.submit(FakeSpec(marker=str(marker)), owner=f"user{i % 4}").id for i in range(20)]  # 5 each
-    workers = [start_worker_process(queue.root, "--once", "--heartbeat-s", "0.2", log=tmp_path / f"w{i}.log")
+    workers = [start_worker(queue.root, FAKE_RUNNER, "--once", "--heartbeat-s", "0.2", log=tmp_path / f"w{i}.log")
                for i in range(2)]
     try:
         for worker in workers:

@@ -79,3 +79,12 @@ def test_metrics_are_json_ready_and_undefined_values_are_none():
     single_class = embedding_quality(reference, labels, reference[:5], labels[:5]).to_dict()
     assert single_class["silhouette"] is None and single_class["mean_inter_class_distance"] is None
     assert single_class["knn_accuracy_k1"] == 1.0
+
+
+def test_retrieval_metrics_are_none_when_no_query_class_is_in_the_reference() -> None:
+    rng = np.random.default_rng(0)
+    quality = embedding_quality(rng.normal(size=(20, 4)).astype("float32"), np.array([0, 1] * 10),
+                                rng.normal(size=(6, 4)).astype("float32"), np.array([2] * 6),
+                                distance="euclidean", normalize=False)
+    assert quality.precision_at_1 is None and quality.mean_average_precision_at_r is None
+    assert quality.knn_accuracy_k1 == 0.0

@@ -11,8 +11,8 @@ import pytest
 
 import dashboard
 import fer_engine
+from support.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 VIEWS_DIR = REPO_ROOT / "dashboard" / "views"
 
 

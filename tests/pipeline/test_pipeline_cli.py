@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import run_with_checkpoint  # noqa: E402
 
 from fer_engine.cli.main import main  # noqa: E402
 from fer_engine.data.synthetic import write_fer_csv  # noqa: E402
 from fer_engine.io_utils import atomic_write_json  # noqa: E402
+from support.builders import run_with_checkpoint
 
 
 @pytest.fixture
@@ -70,6 +66,7 @@ def test_evaluate_a_head_that_was_never_fitted_is_a_clear_error(run, csv_data, c
     assert status == 2 and "no fitted head 'svm'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # embeds and fits every head through the CLI
 def test_embed_heads_report_by_run_id(run, tmp_path, capsys, monkeypatch):
     runs_root = str(tmp_path / "runs")
     assert main(["embed", "demo-run", "--runs-root", runs_root, "--device", "cpu"]) == 0  # data from config.json
@@ -112,6 +109,7 @@ def test_bad_head_name_and_unknown_run_exit_2(run, tmp_path, capsys):
     assert "no run 'no-such-run'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter imports the CLI
 def test_commands_whose_package_is_missing_say_so_and_the_others_still_work() -> None:
     """A GPU host with torch but without xgboost can still `fer train`; `fer heads` names what is missing."""
     import subprocess

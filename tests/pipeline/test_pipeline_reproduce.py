@@ -15,6 +15,7 @@ from fer_engine.runs.store import RunStore
 
 
 @pytest.mark.timeout(900)  # a hang guard only: it takes ~25 s on an idle 2-core CPU
+@pytest.mark.slow  # trains, embeds, fits heads, evaluates
 def test_reproduce_runs_the_whole_pipeline_and_writes_the_report(tmp_path, capsys):
     data = write_image_folder(tmp_path / "fer.zip", {"train": 8, "val": 3}, as_zip=True)
     runs_root = tmp_path / "runs"

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import FAST_HEAD_PARAMS, run_with_checkpoint  # noqa: E402
 
 from fer_engine.data.synthetic import write_image_folder  # noqa: E402
 from fer_engine.errors import ConfigError  # noqa: E402
 from fer_engine.pipeline import PipelineSpec, PipelineStopped, run_pipeline  # noqa: E402
+from support.builders import FAST_HEAD_PARAMS, run_with_checkpoint
 
 AFTER_TRAINING = ["embed", "heads", "evaluate", "report"]
 

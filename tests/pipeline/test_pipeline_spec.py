@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import tiny_dataset  # noqa: E402
 
 from fer_engine.errors import ConfigError, RunNotFoundError  # noqa: E402
 from fer_engine.pipeline import PIPELINE_STEPS, PipelineSpec, limited_dataset, resolve_run  # noqa: E402
 from fer_engine.runs.store import RunStore  # noqa: E402
+from support.builders import tiny_dataset
 
 
 def test_round_trip_through_a_dict():
@@ -39,7 +34,7 @@ def test_unknown_fields_steps_heads_presets_and_overrides_are_config_errors():
         ({"heads": ["svm", "knn"]}, "unknown head 'knn'"),
         ({"preset": "nope"}, "unknown preset 'nope'"),
         ({"overrides": {"epochz": 3}}, "unknown config field 'epochz'"),
-        ({"tta": "twice"}, "tta 'twice'"),
+        ({"tta": "twice"}, "unknown TTA mode 'twice'"),
         ({"class_weight": "inverse"}, "class_weight"),
         ({"steps": []}, "no pipeline steps"),
         ({"data_path": ""}, "needs data_path"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,23 @@ def test_unknown_head_tta_and_missing_heads(checkpoint: Path) -> None:
         Predictor.from_checkpoint(checkpoint, tta="sideways")
     with pytest.raises(ModelError, match="heads"):
         Predictor.from_checkpoint(checkpoint, head="svm")
+
+
+def test_a_missing_heads_folder_names_the_run_of_the_checkpoint(tmp_path: Path) -> None:
+    """A run's checkpoint folder points at the run (heads/ sits beside checkpoint/); a bare folder at itself."""
+    from fer_engine.io_utils import atomic_write_json
+    from fer_engine.predict.predictor import load_run_head
+    from fer_engine.runs.layout import RunPaths
+
+    run = RunPaths(tmp_path / "run")
+    run.checkpoint_dir.mkdir(parents=True)
+    atomic_write_json(run.config, {"arch": "vgg19_bn_quarter"})
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for checkpoint_dir, named in ((run.checkpoint_dir, run.root), (bare, bare)):
+        expected = f"'{named}' has no heads/ folder: fit heads with `fer heads {named}`"
+        with pytest.raises(ModelError, match=re.escape(expected)):
+            load_run_head(checkpoint_dir, "svm")
 
 
 def test_classical_head_probabilities(checkpoint: Path) -> None:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from fer_engine.classes import FER_CLASS_NAMES
-from fer_engine.evaluation.metrics import classification_metrics
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.runs.compare import compare_runs, evaluation_table
 from fer_engine.runs.layout import RunPaths
+from fer_engine.scoring.metrics import classification_metrics
 
 
 def _run(root: Path, loss: str, correct: int, *, example: bool = False) -> RunPaths:

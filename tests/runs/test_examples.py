@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import run_with_separable_embeddings  # noqa: E402
 
 from fer_engine.cli.main import main  # noqa: E402
 from fer_engine.embeddings import read_embeddings  # noqa: E402
@@ -27,6 +23,7 @@ from fer_engine.runs.examples import (  # noqa: E402
     visible_examples,
 )
 from fer_engine.runs.layout import RunPaths  # noqa: E402
+from support.builders import run_with_separable_embeddings
 
 
 def finished_run(root: Path) -> RunPaths:

@@ -10,6 +10,7 @@ import pytest
 
 from fer_engine.errors import ConfigError, RunNotFoundError
 from fer_engine.io_utils import append_jsonl, atomic_write_json
+from fer_engine.runs.compare import compare_runs
 from fer_engine.runs.store import RunStore, retry_on_lock
 
 
@@ -81,19 +82,17 @@ def test_compare_lists_metrics_and_only_differing_config(tmp_path: Path) -> None
     store = RunStore(tmp_path / "runs")
     first = _finished_run(store, "a", lr=0.01, accuracy=0.5)
     second = _finished_run(store, "b", lr=0.001, accuracy=0.6)
-    table = store.compare([first, second])
+    table = compare_runs([first, second], store=store)
     assert list(table.index) == [first, second]
     assert table.loc[second, "metric.val_accuracy"] == pytest.approx(0.6)
     assert table.loc[first, "summary.best_val_accuracy"] == pytest.approx(0.5)
     assert table.loc[second, "eval.test.svm.accuracy"] == pytest.approx(0.61)
     assert table.loc[first, "arch"] == "vgg19_bn_quarter" and table.loc[first, "status"] == "succeeded"
     assert "config.lr" in table.columns and "config.epochs" not in table.columns  # equal fields dropped
-    from fer_engine.runs.compare import compare_runs
-
     everything = compare_runs([first, second], store=store, all_config=True)
     assert everything.loc[first, "config.triplet.margin"] == pytest.approx(0.2)
     with pytest.raises(RunNotFoundError):
-        store.compare([first, "missing-run"])
+        compare_runs([first, "missing-run"], store=store)
 
 
 def test_retry_on_lock_retries_only_lock_errors() -> None:

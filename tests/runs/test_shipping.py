@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "embeddings"))
-from _fixtures_embeddings import FAST_HEAD_PARAMS, embedded_run, tiny_dataset  # noqa: E402
 
 from fer_engine import shipping  # noqa: E402
 from fer_engine.embeddings import checkpoint_sha256, read_embeddings  # noqa: E402
@@ -22,6 +18,7 @@ from fer_engine.io_utils import atomic_write_json  # noqa: E402
 from fer_engine.models.checkpoint import read_card  # noqa: E402
 from fer_engine.runs.layout import RunPaths  # noqa: E402
 from fer_engine.shipping import ship_run  # noqa: E402
+from support.builders import FAST_HEAD_PARAMS, embedded_run, tiny_dataset
 
 
 def _run_with_heads(root: Path, dataset, device: str) -> RunPaths:
@@ -35,10 +32,12 @@ def _run_with_heads(root: Path, dataset, device: str) -> RunPaths:
     return run
 
 
+@pytest.mark.slow  # re-embeds and re-evaluates the run it ships
 def test_ship_writes_fp16_weights_the_winning_head_and_a_card_of_remeasured_numbers(tmp_path):
     dataset = tiny_dataset()
     run = _run_with_heads(tmp_path / "run", dataset, device="cpu")
-    shipped = ship_run(run, tmp_path / "shipped", dataset, tta_modes=("none", "flip"), command="fer ship tiny-run")
+    shipped = ship_run(run, tmp_path / "shipped", dataset, tta_modes=("none", "flip"),
+                       command=f"fer ship tiny-run --data {tmp_path / 'fer.zip'}")
 
     assert read_card(shipped.checkpoint_dir).weights_dtype == "float16"
     assert read_card(run.checkpoint_dir).weights_dtype == "float32"  # the source run is left as it was
@@ -50,9 +49,11 @@ def test_ship_writes_fp16_weights_the_winning_head_and_a_card_of_remeasured_numb
     assert f"| softmax (TTA none) | {remeasured.accuracy * 100:.2f}% |" in card
     assert "| softmax (TTA flip) |" in card and "| rf head |" in card and "xgboost head" not in card
     assert "Trained on a CPU because no GPU was available" in card
-    assert "fer train --resume tiny-run" in card and "`fer ship tiny-run`" in card
+    assert "fer train --resume tiny-run" in card and "`fer ship tiny-run --data fer.zip`" in card
+    assert str(tmp_path) not in card  # the card names no machine path
 
 
+@pytest.mark.slow  # re-embeds and re-evaluates the run it ships
 def test_a_gpu_trained_run_carries_no_cpu_caveat(tmp_path):
     dataset = tiny_dataset()
     run = _run_with_heads(tmp_path / "run", dataset, device="cuda")
@@ -69,6 +70,7 @@ def test_a_run_without_checkpoint_is_refused_and_the_destination_untouched(tmp_p
     assert (destination / "keep.txt").read_text() == "already shipped"
 
 
+@pytest.mark.slow  # re-embeds and re-evaluates the run it ships
 def test_shipped_heads_and_embeddings_belong_to_the_fp16_weights(tmp_path):
     dataset = tiny_dataset()
     run = _run_with_heads(tmp_path / "run", dataset, device="cpu")
@@ -87,6 +89,7 @@ def test_shipped_heads_and_embeddings_belong_to_the_fp16_weights(tmp_path):
     assert metrics.protocol["head_fitted_on"] == "train" and "head_checkpoint_mismatch" not in metrics.protocol
 
 
+@pytest.mark.slow  # re-embeds and re-evaluates the run it ships
 def test_a_ship_that_fails_midway_keeps_the_model_already_shipped(tmp_path, monkeypatch):
     dataset = tiny_dataset()
     run = _run_with_heads(tmp_path / "run", dataset, device="cpu")
@@ -103,3 +106,29 @@ def test_a_ship_that_fails_midway_keeps_the_model_already_shipped(tmp_path, monk
     assert (destination / "CARD.md").read_text() == card_before
     assert read_card(destination / "checkpoint").weights_dtype == "float16"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "shipped"]  # no staging folder left behind
+
+
+SHIPPED_MODEL = RunPaths(Path(__file__).resolve().parents[2] / "checkpoints" / "default")
+
+
+@pytest.mark.parametrize(("command", "shown"), [
+    ("fer train --data /srv/data/fer2013.zip --preset strong", "fer train --data fer2013.zip --preset strong"),
+    ("fer reproduce --data=/home/a/b/faces --limit 3", "fer reproduce --data=faces --limit 3"),
+    ("fer ship RUN --runs-root runs", "fer ship RUN --runs-root runs"),
+])
+def test_commands_on_a_card_keep_only_the_data_file_name(command, shown):
+    assert shipping.without_machine_paths(command) == shown
+
+
+def test_the_shipped_model_card_regenerates_as_committed():
+    """CARD.md of checkpoints/default is what `fer ship` writes from the folder's own files (no machine path),
+    given the ship command it was run with on this machine."""
+    committed = SHIPPED_MODEL.card_markdown.read_text(encoding="utf-8")
+    shipped_with = committed.split("- Shipped with: `", 1)[1].split("`", 1)[0]
+    data_name = shipped_with.split("--data ", 1)[1].split()[0]
+    command = shipped_with.replace(f"--data {data_name}", f"--data /a/machine/path/{data_name}")
+    evaluations = {f"softmax (TTA {tta})": json.loads(SHIPPED_MODEL.evaluation_file("val", name).read_text())
+                   for tta, name in (("none", "softmax"), ("flip", "softmax_tta-flip"),
+                                     ("tencrop", "softmax_tta-tencrop"))}
+    assert shipping.model_card_markdown(SHIPPED_MODEL, evaluations, command) == committed
+    assert "/a/machine/path" not in committed and f"(file `{data_name}`)" in committed

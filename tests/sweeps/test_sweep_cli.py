@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import fer_engine.cli.main as cli
-from _sweep_fixtures import serve_inline
 from fer_engine.jobs import JobQueue
 from fer_engine.sweeps import view_sweep
+from support.sweeps import serve_inline
 
 
 @pytest.fixture(autouse=True)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from _sweep_fixtures import (FAKE_RUNNER, drive_until_finished, fake_config, kill_group, start_worker, wait_for)
 from fer_engine.jobs import JobQueue
 from fer_engine.sweeps import resume_sweep, start_sweep, stop_sweep, top_up, view_sweep
 from fer_engine.sweeps.results import best_value
 from fer_engine.sweeps.storage import open_store
 from fer_engine.sweeps.study import load_study
+from support.processes import kill_group, wait_for
+from support.sweeps import FAKE_RUNNER, drive_until_finished, fake_config, start_worker
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -37,6 +38,7 @@ def _check_each_trial_once(root: Path, name: str, n: int) -> None:
             assert trial["value"] == pytest.approx(3 * trial["params"]["lr"])
 
 
+@pytest.mark.slow
 def test_sweep_keeps_k_in_flight_and_records_each_trial_once(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     assert start_sweep(fake_config("k2"), root) == 2
@@ -56,6 +58,7 @@ def test_sweep_keeps_k_in_flight_and_records_each_trial_once(tmp_path: Path) -> 
     assert top_up(root) == 0 and len(queue.list()) == 6  # a finished sweep queues nothing more
 
 
+@pytest.mark.slow
 def test_median_pruner_prunes_through_the_trial_reporter(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     lrs = [0.3, 0.01, 0.2, 0.02, 0.1, 0.05]
@@ -76,6 +79,7 @@ def test_median_pruner_prunes_through_the_trial_reporter(tmp_path: Path) -> None
     assert view.best["params"]["lr"] == 0.3
 
 
+@pytest.mark.slow
 def test_two_schedulers_at_once_never_count_a_job_twice(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     start_sweep(fake_config("two", trials=8, parallel=3), root)
@@ -95,6 +99,7 @@ def test_two_schedulers_at_once_never_count_a_job_twice(tmp_path: Path) -> None:
     assert all(t.recorded for t in open_store(root).trials("two"))
 
 
+@pytest.mark.slow
 def test_killed_worker_mid_sweep_then_another_finishes_it_without_double_counting(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     start_sweep(fake_config("kill", trials=4, parallel=2), root)
@@ -121,6 +126,7 @@ def test_killed_worker_mid_sweep_then_another_finishes_it_without_double_countin
         assert [r["epoch"] for r in queue.store.paths(job.run_id).read_metrics()] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_stop_then_resume_keeps_finished_trials(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     start_sweep(fake_config("sr", trials=4, parallel=1), root)

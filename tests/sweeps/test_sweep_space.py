@@ -8,7 +8,6 @@ from pathlib import Path
 import optuna
 import pytest
 
-from _sweep_fixtures import fake_config
 from fer_engine.errors import ConfigError
 from fer_engine.jobs import JobQueue
 from fer_engine.pipeline import PipelineSpec
@@ -16,6 +15,7 @@ from fer_engine.sweeps import parse_space, parse_space_text, reporter_for_job, s
 from fer_engine.sweeps.space import MAX_SPACE_FILE_BYTES, grid_points, load_space_file, split_params
 from fer_engine.sweeps.storage import SWEEPS_DB_FILE, open_store
 from fer_engine.sweeps.study import trial_spec
+from support.sweeps import fake_config
 
 SPACE = """
 lr: {low: 1.0e-4, high: 0.1, log: true}

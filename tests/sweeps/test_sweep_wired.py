@@ -12,12 +12,12 @@ import pytest
 
 import fer_engine.jobs.run_job as run_job
 import fer_engine.jobs.worker as worker_module
-from _sweep_fixtures import kill_group, start_worker, wait_for
 from fer_engine.jobs import JobQueue
 from fer_engine.jobs.runners import DEFAULT_RUNNER
 from fer_engine.sweeps import start_sweep, view_sweep
 from fer_engine.sweeps.storage import open_store
-from test_sweep_pipeline import check_finished_sweep, tiny_sweep, tiny_zip  # noqa: F401 - fixture
+from support.processes import kill_group, wait_for
+from support.sweeps import check_finished_sweep, start_worker, tiny_sweep
 
 WIRED = "reporter_for_job" in inspect.getsource(run_job) and "top_up" in inspect.getsource(worker_module)
 pytestmark = [pytest.mark.timeout(900),
@@ -29,6 +29,7 @@ def _finished(root: Path, name: str):
     return view if view.row.status == "finished" else None
 
 
+@pytest.mark.slow
 def test_the_default_worker_alone_runs_a_pruned_sweep_to_the_end(tmp_path: Path, tiny_zip: Path) -> None:
     root = tmp_path / "runs"
     start_sweep(tiny_sweep(tiny_zip, "wired"), root)
@@ -45,6 +46,7 @@ def test_the_default_worker_alone_runs_a_pruned_sweep_to_the_end(tmp_path: Path,
             assert (job.state, job.error) in (("cancelled", "pruned by the sweep's pruner"), ("succeeded", None))
 
 
+@pytest.mark.slow
 def test_kill_the_worker_mid_sweep_and_another_finishes_it_counting_no_trial_twice(
         tmp_path: Path, tiny_zip: Path) -> None:
     root = tmp_path / "runs"

@@ -59,6 +59,8 @@ def _stop_workers(runs: Path) -> None:
                 pass
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_create_a_sweep_from_the_page_and_watch_it_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not Path(CHROMIUM).is_file() and not shutil.which("chromium"):
         pytest.skip("Debian chromium is not installed")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from _sweep_fixtures import fake_config, serve_inline
 from dashboard.components import auth
 from fer_engine.data.synthetic import write_image_folder
 from fer_engine.jobs import JobQueue
 from fer_engine.sweeps import list_sweeps, start_sweep, view_sweep
+from support.sweeps import fake_config, serve_inline
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "sweeps.py"
 TIMEOUT = 120

@@ -57,6 +57,7 @@ def test_user_errors_exit_2_without_traceback_and_without_a_run(argv, message, c
     assert RunStore(tmp_path).list() == []
 
 
+@pytest.mark.slow  # builds the full-size VGG-19
 def test_model_summary_counts_the_papers_parameters(capsys):
     status, out, _ = run_cli(["model", "summary", "--arch", "vgg19", "--json"], capsys)
     summary = json.loads(out)
@@ -112,3 +113,36 @@ def test_recorded_command_names_the_preset_even_when_it_is_the_default():
     assert _command_line(args) == "fer train --data fer.zip --preset strong --seed 3"
     args = cli_main.build_parser().parse_args(["train", "--data", "fer.zip", "--preset", "paper"])
     assert _command_line(args) == "fer train --data fer.zip --preset paper"
+
+
+@pytest.mark.slow  # a `fer train` process: imports torch
+def test_ctrl_c_stops_after_the_step_and_the_run_resumes_where_it_stopped(tiny_zip, tmp_path):
+    """`fer train` is the pipeline's train step: Ctrl-C leaves a cancelled, resumable run and says how to resume."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "fer_engine.cli.main", "train", "--data", str(tiny_zip), "--preset", "fast_cpu",
+               "--arch", "vgg19_bn_quarter", "--epochs", "50", "--precision", "fp32", "--device", "cpu",
+               "--batch-size", "14", "--set", "warmup_epochs=0", "--threads", "1", "--runs-root", str(runs)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    lines = []
+    deadline = time.monotonic() + 300
+    for line in process.stdout:  # the first epoch line: a resume state exists
+        lines.append(line)
+        if line.startswith("epoch ") or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=300)
+    assert process.returncode == 130, "".join(lines) + out
+    [record] = RunStore(runs).list()
+    assert record.status == "cancelled" and f"continue with: fer train --resume {record.run_id}" in out
+    done = record.metrics["epochs_completed"]
+    assert 1 <= done < 50
+    status = cli_main.main(["train", "--resume", record.run_id, "--epochs", str(done + 1), "--runs-root", str(runs)])
+    assert status == 0
+    assert [r["epoch"] for r in RunPaths(runs / record.run_id).read_metrics()] == list(range(1, done + 2))
+    assert RunStore(runs).get(record.run_id).status == "succeeded"

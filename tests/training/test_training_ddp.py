@@ -11,21 +11,19 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-import torch
 
 from fer_engine.runs.layout import RunPaths
-from fer_engine.training import train
+from support.paths import REPO_ROOT, TESTS_ROOT
 
-WORKER = Path(__file__).with_name("_ddp_train_worker.py")
-REPO = Path(__file__).resolve().parents[2]
+WORKER = TESTS_ROOT / "support" / "ddp_train_worker.py"
 
 
 @pytest.mark.slow
 def test_two_process_ddp_matches_single_process(tmp_path):
-    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OMP_NUM_THREADS": "1"}
     env.pop("WORLD_SIZE", None)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                str(WORKER), str(tmp_path)]
@@ -45,38 +43,31 @@ def test_two_process_ddp_matches_single_process(tmp_path):
     assert distributed.read_summary()["world_size"] == 2
     assert (distributed.checkpoint_dir / "model.safetensors").is_file()
 
-    sys.path.insert(0, str(WORKER.parent))
-    try:
-        from _ddp_train_worker import CONFIG, tiny_dataset
-    finally:
-        sys.path.remove(str(WORKER.parent))
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = RunPaths(tmp_path / "single")
-        train(CONFIG, tiny_dataset(), single)
-    finally:
-        torch.set_num_threads(previous)
-    single_records = single.read_metrics()
+    from support.ddp_train_worker import assert_same_training, single_process_run
+
+    single = single_process_run(tmp_path / "single")
     assert single.read_summary()["steps_per_epoch"] == distributed.read_summary()["steps_per_epoch"] == 4
-    for mine, theirs in zip(records, single_records):
-        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"):
-            assert mine[key] == pytest.approx(theirs[key], rel=1e-5, abs=1e-6), key
-    final = torch.load(distributed.resume_state, weights_only=True)["model"]
-    initial = _initial_weights(CONFIG)
-    moved = 0.0
-    for name, tensor in _single_weights(single).items():
-        assert torch.allclose(final[name], tensor, atol=1e-5), name
-        moved = max(moved, float((tensor - initial[name]).abs().max()))
-    assert moved > 1e-3  # training changed the weights far more than the tolerance
+    assert_same_training(distributed, single)
 
 
-def _single_weights(run: RunPaths) -> dict[str, torch.Tensor]:
-    return torch.load(run.resume_state, weights_only=True)["model"]
+@pytest.mark.slow
+def test_fer_train_under_torchrun_creates_one_run_that_both_ranks_train(tmp_path):
+    """`fer train` is the pipeline's train step: under torchrun rank 0 alone creates and indexes the run."""
+    from fer_engine.data.synthetic import write_image_folder
+    from fer_engine.runs.store import RunStore
 
-
-def _initial_weights(config) -> dict[str, torch.Tensor]:
-    from fer_engine.models import create_model
-
-    torch.manual_seed(config.seed)
-    return create_model(config.arch, input_size=config.input_size).state_dict()
+    data = write_image_folder(tmp_path / "fer.zip", {"train": 8, "val": 3}, as_zip=True)
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "fer_engine.cli.main", "train", "--data", str(data), "--preset", "fast_cpu", "--arch",
+               "vgg19_bn_quarter", "--epochs", "1", "--precision", "fp32", "--device", "cpu", "--batch-size", "14",
+               "--set", "warmup_epochs=0", "--runs-root", str(tmp_path / "runs")]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    [record] = RunStore(tmp_path / "runs").list()
+    assert record.status == "succeeded" and record.metrics["epochs_completed"] == 1
+    run = RunPaths(tmp_path / "runs" / record.run_id)
+    assert run.read_summary()["world_size"] == 2 and [r["epoch"] for r in run.read_metrics()] == [1]
+    assert completed.stdout.count(f"run {record.run_id} done") == 1  # rank 0 alone reports

@@ -8,13 +8,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from _video_fixtures import astronaut_face, predictor, run_fer
 
 from fer_engine.errors import ConfigError, DataError
 from fer_engine.video.decode import VideoReader
 from fer_engine.video.limits import VideoLimits
 from fer_engine.video.pipeline import analyse_video
 from fer_engine.video.synthetic import FacePath, render_frames, write_video
+from support.video import astronaut_face, predictor, run_fer
 
 SMALL = (320, 240)
 
@@ -56,6 +56,7 @@ def test_an_audio_only_file_is_refused_saying_it_holds_audio(tmp_path: Path, mon
     assert "has no video stream (it holds audio)" in err
 
 
+@pytest.mark.slow  # two full `fer predict-video` runs
 def test_empty_and_missing_files_are_named(tmp_path: Path, monkeypatch, capsys) -> None:
     (tmp_path / "empty.mp4").write_bytes(b"")
     assert "'empty.mp4' is empty" in _fails_cleanly(["predict-video", str(tmp_path / "empty.mp4")], monkeypatch, capsys)
@@ -68,6 +69,7 @@ def test_a_huge_resolution_is_refused_before_decoding(tmp_path: Path, monkeypatc
     assert "has 4000x2400 frames (9.6 MP); the limit here is 8.3 MP" in err
 
 
+@pytest.mark.slow  # several full `fer predict-video` runs
 def test_limits_are_configurable_by_flag_and_environment(tmp_path: Path, monkeypatch, capsys) -> None:
     path = _moving_face_video(tmp_path / "clip.mp4", seconds=3)
     err = _fails_cleanly(["predict-video", str(path), "--max-seconds", "2"], monkeypatch, capsys)
@@ -80,6 +82,7 @@ def test_limits_are_configurable_by_flag_and_environment(tmp_path: Path, monkeyp
     assert "--every must be a whole number" in _fails_cleanly(["predict-video", str(path), "--every", "0"], monkeypatch, capsys)
 
 
+@pytest.mark.slow  # several full `fer predict-video` runs
 def test_a_truncated_video_keeps_the_frames_before_the_cut(tmp_path: Path, monkeypatch, capsys) -> None:
     whole = _moving_face_video(tmp_path / "whole.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"

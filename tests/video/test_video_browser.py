@@ -8,21 +8,23 @@ added to the app's navigation.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from _video_fixtures import astronaut_face
 
 from fer_engine.video.synthetic import FacePath, render_frames, write_video
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "tests" / "dashboard"))
-
-from browser_support import (  # noqa: E402
-    chromium_available, fake_camera_args, launch_chromium, running_dashboard, wait_until_idle, write_y4m)
+from support.browser import (
+    chromium_available,
+    fake_camera_args,
+    launch_chromium,
+    running_dashboard,
+    wait_until_idle,
+    write_y4m,
+)
+from support.paths import REPO_ROOT
+from support.video import astronaut_face
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not chromium_available(), reason="Debian chromium is not installed")]
 PAGE = REPO_ROOT / "dashboard" / "views" / "video.py"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _video_fixtures import SEGMENT_PLACEMENTS, predictor, still_label
 
 from fer_engine.data.loader import load_dataset
 from fer_engine.video.pipeline import analyse_video
 from fer_engine.video.synthetic import FacePath, render_frames, write_video
+from support.video import SEGMENT_PLACEMENTS, predictor, still_label
 
 pytestmark = pytest.mark.real_data
 

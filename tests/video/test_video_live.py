@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _video_fixtures import astronaut_face, predictor
 
 from fer_engine.video.live import LiveAnnotator
 from fer_engine.video.synthetic import FacePath, render_frames
+from support.video import astronaut_face, predictor
 
 FPS = 10
 

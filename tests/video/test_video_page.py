@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from _video_fixtures import astronaut_face
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from fer_engine.video.synthetic import FacePath, render_frames, write_video
+from support.paths import REPO_ROOT
+from support.video import astronaut_face
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PAGE = REPO_ROOT / "dashboard" / "views" / "video.py"
-if str(REPO_ROOT) not in sys.path:  # the dashboard is not an installed package
-    sys.path.insert(0, str(REPO_ROOT))
 TIMEOUT = 240
 
 

@@ -9,16 +9,23 @@ from pathlib import Path
 
 import av
 import pytest
-from _video_fixtures import (SEGMENT_PLACEMENTS, astronaut_face, lfw_face, predictor, run_fer,
-                             two_faces_with_different_labels)
 
 from fer_engine.video.pipeline import analyse_video
 from fer_engine.video.synthetic import FacePath, render_frames, write_video
+from support.video import (
+    SEGMENT_PLACEMENTS,
+    astronaut_face,
+    lfw_face,
+    predictor,
+    run_fer,
+    two_faces_with_different_labels,
+)
 
 FPS = 5
 SWITCH = 2.4  # seconds: where the segmented video changes face (and so expression)
 
 
+@pytest.mark.slow  # renders, encodes and analyses a video with the shipped model
 def test_timeline_finds_each_segments_expression_on_one_stable_track(tmp_path: Path) -> None:
     """Face A then face B at the same, slowly moving and zooming spot: one track whose smoothed label is A's still
     label, then B's, switching within a second of the cut (the smoothing's lag plus one sampled frame)."""
@@ -42,6 +49,7 @@ def test_timeline_finds_each_segments_expression_on_one_stable_track(tmp_path: P
     assert SWITCH <= first_b <= SWITCH + 1.0
 
 
+@pytest.mark.slow  # renders, encodes and analyses a video with the shipped model
 def test_two_moving_faces_keep_their_ids_through_a_short_miss(tmp_path: Path) -> None:
     """The astronaut (left, zooming in, gone for 0.4 s) and an LFW face (right, moving left) never swap ids."""
     astronaut = astronaut_face()
@@ -60,6 +68,7 @@ def test_two_moving_faces_keep_their_ids_through_a_short_miss(tmp_path: Path) ->
     assert len(analysis.tracks) == 2 and {t.track_id for t in analysis.tracks} == ids["left"] | ids["right"]
 
 
+@pytest.mark.slow  # renders, encodes and analyses a video with the shipped model
 def test_cli_writes_table_json_and_a_browser_playable_annotated_video(tmp_path: Path, monkeypatch, capsys) -> None:
     """The user's command with defaults (every frame, default smoothing) on a 2 s clip."""
     face = FacePath(astronaut_face(), 0, 2, (200, 220), (420, 260), 160, 200)

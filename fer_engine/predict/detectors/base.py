@@ -24,12 +24,14 @@ class FaceBox:
     score: float = 1.0
     landmarks: np.ndarray | None = None
 
-    def scaled(self, factor: float) -> "FaceBox":
+    def scaled(self, factor: float) -> FaceBox:
         """The same box in an image resized by `factor` (e.g. back to the original after downscaling)."""
         landmarks = None if self.landmarks is None else self.landmarks * factor
-        return replace(self, x=self.x * factor, y=self.y * factor, w=self.w * factor, h=self.h * factor, landmarks=landmarks)
+        return replace(
+            self, x=self.x * factor, y=self.y * factor, w=self.w * factor, h=self.h * factor, landmarks=landmarks
+        )
 
-    def iou(self, other: "FaceBox") -> float:
+    def iou(self, other: FaceBox) -> float:
         """Intersection over union of the two boxes (0 when they do not overlap)."""
         overlap_w = max(0.0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
         overlap_h = max(0.0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
@@ -51,5 +53,4 @@ class FaceDetector(Protocol):
 
     name: str
 
-    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
-        ...
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]: ...

@@ -34,9 +34,13 @@ class BlazeFaceDetector:
             from mediapipe.tasks import python as mp_tasks
             from mediapipe.tasks.python import vision
         except ImportError as exc:
-            raise ModelError(f"detector '{name}' needs mediapipe (pip install mediapipe), or choose --detector haar") from exc
+            raise ModelError(
+                f"detector '{name}' needs mediapipe (pip install mediapipe), or choose --detector haar"
+            ) from exc
         if not Path(model_path).is_file():
-            raise ModelError(f"BlazeFace model '{model_path}' is missing from the installation; reinstall fer-engine or choose --detector haar")
+            raise ModelError(
+                f"BlazeFace model '{model_path}' is missing from the installation; reinstall fer-engine or choose --detector haar"
+            )
         options = vision.FaceDetectorOptions(
             base_options=mp_tasks.BaseOptions(model_asset_buffer=Path(model_path).read_bytes()),
             running_mode=vision.RunningMode.IMAGE,
@@ -63,7 +67,9 @@ class BlazeFaceDetector:
             if detection.keypoints:
                 keypoints = np.array([[kp.x * width, kp.y * height] for kp in detection.keypoints], dtype=np.float32)
             score = float(detection.categories[0].score) if detection.categories else 1.0
-            boxes.append(FaceBox(float(box.origin_x), float(box.origin_y), float(box.width), float(box.height), score, keypoints))
+            boxes.append(
+                FaceBox(float(box.origin_x), float(box.origin_y), float(box.width), float(box.height), score, keypoints)
+            )
         return boxes
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from fer_engine.errors import ModelError
 from fer_engine.predict.detectors.base import FaceBox
 from fer_engine.predict.detectors.blazeface import SHORT_RANGE_MODEL
+from fer_engine.predict.detectors.litert_threads import litert_threads
 from fer_engine.predict.detectors.tiling import non_max_suppression
 
 MODEL_SIDE = 128
@@ -59,18 +60,30 @@ faces on 18 face-free photos where 0.65 gave 3 (the earlier choice)."""
 class BlazeFacePyramidDetector:
     """BlazeFace short-range on a pyramid of whole-photo passes (LiteRT, XNNPACK); six keypoints per face."""
 
-    def __init__(self, model_path: Path = SHORT_RANGE_MODEL, name: str = "blazeface", min_confidence: float = 0.5,
-                 fine_min_confidence: float = FINE_MIN_SCORE, suppression_threshold: float = 0.3,
-                 finest_scale: float | None = FINEST_SCALE, scale_step: float = SCALE_STEP, threads: int | None = None):
+    def __init__(
+        self,
+        model_path: Path = SHORT_RANGE_MODEL,
+        name: str = "blazeface",
+        min_confidence: float = 0.5,
+        fine_min_confidence: float = FINE_MIN_SCORE,
+        suppression_threshold: float = 0.3,
+        finest_scale: float | None = FINEST_SCALE,
+        scale_step: float = SCALE_STEP,
+        threads: int | None = None,
+    ):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
-            raise ModelError(f"detector '{name}' needs LiteRT (pip install ai-edge-litert), or choose --detector haar") from exc
+            raise ModelError(
+                f"detector '{name}' needs LiteRT (pip install ai-edge-litert), or choose --detector haar"
+            ) from exc
         if not Path(model_path).is_file():
-            raise ModelError(f"BlazeFace model '{model_path}' is missing from the installation; reinstall fer-engine or choose --detector haar")
+            raise ModelError(
+                f"BlazeFace model '{model_path}' is missing from the installation; reinstall fer-engine or choose --detector haar"
+            )
         self._model_bytes = Path(model_path).read_bytes()
         self._interpreter_class = Interpreter
-        self._threads = threads or min(4, max(1, len(_available_cpus())))
+        self._threads = threads or litert_threads()
         self._interpreters: OrderedDict[tuple[int, int], object] = OrderedDict()
         self._lock = threading.Lock()  # a LiteRT interpreter must not run two calls at once
         self.name = name
@@ -105,9 +118,10 @@ class BlazeFacePyramidDetector:
             back = np.array([width / size[0], height / size[1]], np.float32)
             found = self._detect_in(source, self.min_confidence, back)
             threshold = self.min_confidence if index == 0 else max(self.min_confidence, self.fine_min_confidence)
-            for box in found:
-                if box.score >= threshold and (finer is None or _confirmed(box, finer, scales[index + 1])):
-                    kept.append(box)
+            candidates = [box for box in found if box.score >= threshold]
+            if finer is not None:
+                candidates = [box for box, ok in zip(candidates, confirmed(candidates, finer, scales[index + 1])) if ok]
+            kept += candidates
             finer = found
         return non_max_suppression(kept, self.suppression_threshold)
 
@@ -117,13 +131,21 @@ class BlazeFacePyramidDetector:
         new_h, new_w = resized.shape[:2]
         padded_h = -(-new_h // SIZE_MULTIPLE) * SIZE_MULTIPLE
         padded_w = -(-new_w // SIZE_MULTIPLE) * SIZE_MULTIPLE
-        tensor = np.zeros((1, padded_h, padded_w, 3), np.float32)  # 0 is mid-grey after [-1, 1] scaling
-        tensor[0, :new_h, :new_w] = resized.astype(np.float32) / 127.5 - 1.0
         with self._lock:
             interpreter = self._interpreter_for(padded_h, padded_w)
-            interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor)
+            # Written straight into the interpreter's input buffer (no temporary copies of the photo); the
+            # view must be gone before invoke(), which refuses to run while Python holds its memory.
+            tensor = interpreter.tensor(interpreter.get_input_details()[0]["index"])()[0]
+            np.divide(resized, np.float32(127.5), out=tensor[:new_h, :new_w], dtype=np.float32)
+            tensor[:new_h, :new_w] -= 1.0
+            tensor[new_h:] = 0.0  # 0 is mid-grey after [-1, 1] scaling
+            tensor[:new_h, new_w:] = 0.0
+            del tensor
             interpreter.invoke()
-            outputs = {detail["name"]: interpreter.get_tensor(detail["index"])[0] for detail in interpreter.get_output_details()}
+            outputs = {
+                detail["name"]: interpreter.get_tensor(detail["index"])[0]
+                for detail in interpreter.get_output_details()
+            }
         return _decode(outputs["classificators"][:, 0], outputs["regressors"], padded_h, padded_w, threshold, back)
 
     def _interpreter_for(self, height: int, width: int):
@@ -141,25 +163,35 @@ class BlazeFacePyramidDetector:
         return interpreter
 
 
-def _confirmed(box: FaceBox, finer: list[FaceBox], finer_scale: float) -> bool:
-    """A face small enough to be in the finer pass's range must be found there too (IoU >= 0.3).
+def confirmed(boxes: list[FaceBox], finer: list[FaceBox], finer_scale: float) -> np.ndarray:
+    """Which of `boxes` stand: a face small enough to be in the finer pass's range must be found there
+    too (IoU >= 0.3 with one of `finer`); larger faces overflow that pass and stand on their own.
 
     A coarse pass squeezes the photo so much that clothing or texture can pass for a face; a real face
-    of that size is seen, larger, by the finer pass.
+    of that size is seen, larger, by the finer pass. One IoU matrix (the same float64 arithmetic as
+    FaceBox.iou): a Python loop over box pairs cost ~5 ms a photo.
     """
-    if max(box.w, box.h) * finer_scale > CONFIRM_MAX_SIDE:
-        return True
-    return any(box.iou(other) >= 0.3 for other in finer)
-
-
-def _available_cpus() -> set[int]:
-    """CPUs this process may run on (the affinity mask, not the machine's count)."""
-    import os
-
-    try:
-        return os.sched_getaffinity(0)
-    except AttributeError:  # not on Linux
-        return set(range(os.cpu_count() or 1))
+    if not boxes:
+        return np.zeros(0, bool)
+    a = np.array([(box.x, box.y, box.w, box.h) for box in boxes], np.float64)
+    large = np.maximum(a[:, 2], a[:, 3]) * finer_scale > CONFIRM_MAX_SIDE
+    if not finer:
+        return large
+    b = np.array([(box.x, box.y, box.w, box.h) for box in finer], np.float64)
+    overlap_w = np.maximum(
+        0.0,
+        np.minimum((a[:, 0] + a[:, 2])[:, None], (b[:, 0] + b[:, 2])[None])
+        - np.maximum(a[:, 0][:, None], b[:, 0][None]),
+    )
+    overlap_h = np.maximum(
+        0.0,
+        np.minimum((a[:, 1] + a[:, 3])[:, None], (b[:, 1] + b[:, 3])[None])
+        - np.maximum(a[:, 1][:, None], b[:, 1][None]),
+    )
+    intersection = overlap_w * overlap_h
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - intersection
+    iou = np.divide(intersection, union, out=np.zeros_like(intersection), where=intersection > 0)
+    return large | (iou >= 0.3).any(axis=1)
 
 
 @functools.lru_cache(maxsize=CACHED_SHAPES)
@@ -177,8 +209,9 @@ def anchor_centres(height: int, width: int) -> np.ndarray:
     return table
 
 
-def _decode(logits: np.ndarray, regression: np.ndarray, height: int, width: int, threshold: float,
-            back: np.ndarray) -> list[FaceBox]:
+def _decode(
+    logits: np.ndarray, regression: np.ndarray, height: int, width: int, threshold: float, back: np.ndarray
+) -> list[FaceBox]:
     """Boxes whose sigmoid score passes `threshold`, from (K,) logits and (K, 16) offsets, in photo pixels."""
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
     keep = np.nonzero(scores > threshold)[0]

@@ -17,7 +17,9 @@ class DlibHogDetector:
         try:
             import dlib
         except ImportError as exc:
-            raise ModelError("detector 'dlib_hog' needs dlib: pip install dlib-bin (prebuilt wheels), or choose another --detector") from exc
+            raise ModelError(
+                "detector 'dlib_hog' needs dlib: pip install dlib-bin (prebuilt wheels), or choose another --detector"
+            ) from exc
         self._detector = dlib.get_frontal_face_detector()
         self.upsample = upsample
         self.threshold = threshold
@@ -25,7 +27,10 @@ class DlibHogDetector:
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
         """Frontal faces whose SVM margin exceeds `threshold`."""
         rects, scores, _ = self._detector.run(np.ascontiguousarray(rgb), self.upsample, self.threshold)
-        return [FaceBox(float(r.left()), float(r.top()), float(r.width()), float(r.height()), float(s)) for r, s in zip(rects, scores)]
+        return [
+            FaceBox(float(r.left()), float(r.top()), float(r.width()), float(r.height()), float(s))
+            for r, s in zip(rects, scores)
+        ]
 
 
 def create_dlib_hog(**options) -> DlibHogDetector:

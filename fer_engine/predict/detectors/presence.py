@@ -4,7 +4,9 @@ BlazeFace alone draws boxes on dogs, flags and textures (issue 14). MediaPipe's 
 model, run on a 192x192 crop around a box (the box widened 1.5x and turned so the eyes are level, as
 MediaPipe's own face pipeline does), has a second output that says whether a face is there at all.
 On the benchmark scenes (docs/detectors.md) it gives >= 0.98 on all but two of 90 real face boxes and
-<= 0.37 on all 44 false ones, so one threshold (0.5) separates them; it costs ~1.2 ms a box on one CPU thread.
+<= 0.37 on all 44 false ones, so one threshold (0.5) separates them. All boxes of a photo go through the
+model in one batched LiteRT call on every available core (up to 4), not one call per box on one thread:
+benchmarks/predict_speed.py shows the face-check stage.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from fer_engine.errors import ModelError
 from fer_engine.predict.detectors.base import FaceBox
+from fer_engine.predict.detectors.litert_threads import litert_threads
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "face_landmark.tflite"
 INPUT_SIDE = 192
@@ -25,40 +28,63 @@ INPUT_SIDE = 192
 ROI_SCALE = 1.5
 """Crop side = 1.5 x the box's longer side, as MediaPipe's face landmark graph frames a detection."""
 PRESENCE_OUTPUT = "conv2d_31"
-"""Name of the (1, 1, 1, 1) face-presence logit among the model's outputs."""
+"""Name of the (N, 1, 1, 1) face-presence logit among the model's outputs."""
+MAX_BATCH = 16
+"""Boxes per LiteRT call: bounds the memory of a call (16 boxes: ~40 MB) on photos with many boxes."""
 
 
 class FacePresenceModel:
-    """Scores detector boxes with the probability that they hold a face (LiteRT, one call per box)."""
+    """Scores detector boxes with the probability that they hold a face (LiteRT, batched calls)."""
 
-    def __init__(self, model_path: Path = MODEL_PATH, threads: int = 1):
+    def __init__(self, model_path: Path = MODEL_PATH, threads: int | None = None):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
             raise ModelError("the face-presence check needs LiteRT (pip install ai-edge-litert)") from exc
         if not Path(model_path).is_file():
-            raise ModelError(f"face-presence model '{model_path}' is missing from the installation; reinstall fer-engine")
-        self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+            raise ModelError(
+                f"face-presence model '{model_path}' is missing from the installation; reinstall fer-engine"
+            )
+        self._interpreter = Interpreter(model_path=str(model_path), num_threads=threads or litert_threads())
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = {detail["name"]: detail["index"] for detail in self._interpreter.get_output_details()}
         if PRESENCE_OUTPUT not in outputs:
             raise ModelError(f"'{model_path}' has no '{PRESENCE_OUTPUT}' output: not MediaPipe's face_landmark.tflite")
         self._output = outputs[PRESENCE_OUTPUT]
+        self._batch = 1  # the batch size the interpreter is allocated for
         self._lock = threading.Lock()  # one interpreter, one call at a time
 
     def score(self, rgb: np.ndarray, box: FaceBox) -> float:
         """Probability (0-1) that `box` of the RGB uint8 image holds a face."""
-        crop = presence_crop(rgb, box)
-        with self._lock:
-            self._interpreter.set_tensor(self._input, (crop.astype(np.float32) * (1.0 / 255.0))[None])
-            self._interpreter.invoke()
-            logit = float(np.asarray(self._interpreter.get_tensor(self._output)).reshape(-1)[0])
-        return 1.0 / (1.0 + math.exp(-max(-80.0, min(80.0, logit))))
+        return self.scores(rgb, [box])[0]
 
     def scores(self, rgb: np.ndarray, boxes: list[FaceBox]) -> list[float]:
-        """`score` of each box, in order."""
-        return [self.score(rgb, box) for box in boxes]
+        """`score` of each box, in order: the crops go through the model MAX_BATCH at a time."""
+        rgb = np.ascontiguousarray(rgb)
+        found: list[float] = []
+        for start in range(0, len(boxes), MAX_BATCH):
+            chunk = boxes[start : start + MAX_BATCH]
+            batch = np.empty((len(chunk), INPUT_SIDE, INPUT_SIDE, 3), np.float32)
+            for row, box in enumerate(chunk):
+                np.multiply(presence_crop(rgb, box), np.float32(1.0 / 255.0), out=batch[row])
+            found += [_sigmoid(logit) for logit in self._logits(batch)]
+        return found
+
+    def _logits(self, batch: np.ndarray) -> np.ndarray:
+        """Presence logits of an (N, 192, 192, 3) float batch in [0, 1], one LiteRT call."""
+        with self._lock:
+            if len(batch) != self._batch:  # resizing is cheap (no new interpreter, memory reused)
+                self._interpreter.resize_tensor_input(self._input, list(batch.shape))
+                self._interpreter.allocate_tensors()
+                self._batch = len(batch)
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            return np.array(self._interpreter.get_tensor(self._output), dtype=np.float64).reshape(-1)
+
+
+def _sigmoid(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-80.0, min(80.0, float(logit)))))
 
 
 def presence_crop(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
@@ -73,12 +99,19 @@ def presence_crop(rgb: np.ndarray, box: FaceBox) -> np.ndarray:
     matrix[0, 2] += INPUT_SIDE / 2.0 - cx
     matrix[1, 2] += INPUT_SIDE / 2.0 - cy
     interpolation = cv2.INTER_AREA if side > 2 * INPUT_SIDE else cv2.INTER_LINEAR
-    return cv2.warpAffine(np.ascontiguousarray(rgb), matrix, (INPUT_SIDE, INPUT_SIDE), flags=interpolation,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return cv2.warpAffine(
+        np.ascontiguousarray(rgb),
+        matrix,
+        (INPUT_SIDE, INPUT_SIDE),
+        flags=interpolation,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
 
 
-def checked_faces(detector, rgb: np.ndarray, presence: "FacePresenceModel | None",
-                  min_face_score: float) -> tuple[list[FaceBox], list[float], int]:
+def checked_faces(
+    detector, rgb: np.ndarray, presence: FacePresenceModel | None, min_face_score: float
+) -> tuple[list[FaceBox], list[float], int]:
     """Boxes of `rgb` whose face score passes `min_face_score`, duplicates merged; and how many failed.
 
     The face score is `presence`'s probability, or the detector's own score when `presence` is None.

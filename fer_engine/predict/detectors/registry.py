@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from fer_engine.errors import ConfigError
 from fer_engine.predict.detectors.base import FaceDetector
@@ -13,10 +13,26 @@ DEFAULT_DETECTOR = "blazeface"
 
 # name -> (module holding the factory, factory attribute, one-line description)
 _DETECTORS: dict[str, tuple[str, str, str]] = {
-    "blazeface": ("blazeface_pyramid", "create_pyramid", "BlazeFace short-range, fully convolutional in LiteRT on a 2-3 scale pyramid, 6 keypoints"),
-    "blazeface_tiled": ("blazeface", "create_short_range", "MediaPipe BlazeFace short-range on the photo + 320 px tiles, 6 keypoints"),
-    "blazeface_whole": ("blazeface", "create_whole_image", "MediaPipe BlazeFace short-range on the whole photo only (misses small faces)"),
-    "blazeface_full": ("blazeface", "create_full_range", "MediaPipe BlazeFace full-range sparse on the photo + 512 px tiles"),
+    "blazeface": (
+        "blazeface_pyramid",
+        "create_pyramid",
+        "BlazeFace short-range, fully convolutional in LiteRT on a 2-3 scale pyramid, 6 keypoints",
+    ),
+    "blazeface_tiled": (
+        "blazeface",
+        "create_short_range",
+        "MediaPipe BlazeFace short-range on the photo + 320 px tiles, 6 keypoints",
+    ),
+    "blazeface_whole": (
+        "blazeface",
+        "create_whole_image",
+        "MediaPipe BlazeFace short-range on the whole photo only (misses small faces)",
+    ),
+    "blazeface_full": (
+        "blazeface",
+        "create_full_range",
+        "MediaPipe BlazeFace full-range sparse on the photo + 512 px tiles",
+    ),
     "haar": ("haar", "create_haar", "OpenCV Haar cascade frontalface_default (ships inside opencv)"),
     "dlib_hog": ("dlib_hog", "create_dlib_hog", "dlib HOG + linear SVM frontal detector (needs the dlib-bin wheel)"),
 }

@@ -30,4 +30,8 @@ def detect_faces(detector: FaceDetector, rgb: np.ndarray, *, max_side: int = DET
 
 def _clipped(boxes: list[FaceBox], width: int, height: int) -> list[FaceBox]:
     """Drop boxes that do not overlap the image; others are kept whole (a face at the border keeps its framing)."""
-    return [box for box in boxes if box.x < width and box.y < height and box.x + box.w > 0 and box.y + box.h > 0 and box.w >= 1 and box.h >= 1]
+    return [
+        box
+        for box in boxes
+        if box.x < width and box.y < height and box.x + box.w > 0 and box.y + box.h > 0 and box.w >= 1 and box.h >= 1
+    ]

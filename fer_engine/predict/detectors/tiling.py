@@ -40,8 +40,14 @@ class TiledDetector:
     `tile_min_score` (stricter than the detector's own threshold) to keep false positives down.
     """
 
-    def __init__(self, detector: FaceDetector, tile: int, overlap: float = 0.3, name: str | None = None,
-                 tile_min_score: float = 0.0):
+    def __init__(
+        self,
+        detector: FaceDetector,
+        tile: int,
+        overlap: float = 0.3,
+        name: str | None = None,
+        tile_min_score: float = 0.0,
+    ):
         self.detector = detector
         self.tile = int(tile)
         self.overlap = float(overlap)

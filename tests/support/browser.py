@@ -1,6 +1,6 @@
 """Test support: start the dashboard in a subprocess and drive it with Debian's chromium through Playwright.
 
-Shared by the browser tests in tests/dashboard/ and benchmarks/dashboard_timing.py; never downloads a browser.
+Shared by the browser tests and benchmarks/dashboard_timing.py; never downloads a browser.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from support.paths import APP_FILE, REPO_ROOT
+
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -25,8 +26,8 @@ PAGE_PATHS = {"Overview": "", "Data": "data", "Train": "train", "Experiments": "
 """Page title -> URL path (st.Page derives it from the file name in views/)."""
 
 # stApp carries the script state (initial -> running -> notRunning); skeletons stand in for elements still loading.
-_IDLE_JS = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'"
-            " && !document.querySelector('[data-testid=stSkeleton]')")
+_IDLE_JS = ("() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state')"
+            " === 'notRunning' && !document.querySelector('[data-testid=stSkeleton]')")
 
 
 def chromium_available() -> bool:
@@ -44,7 +45,7 @@ def free_port() -> int:
 @contextmanager
 def running_dashboard(env: dict[str, str], port: int | None = None, timeout_s: float = 90.0,
                       log_path: Path | None = None, address: str = "localhost",
-                      script: Path = REPO_ROOT / "dashboard" / "app.py") -> Iterator[str]:
+                      script: Path = APP_FILE) -> Iterator[str]:
     """`streamlit run dashboard/app.py` (or one page `script`) headless, listening on `address` (0.0.0.0: every
     interface, as the Procfile starts it); yields its base URL on localhost and stops it afterwards."""
     port = port or free_port()
@@ -124,7 +125,7 @@ def wait_until_idle(page, timeout_ms: float = 120_000) -> None:
 
 
 def open_page(page, base_url: str, title: str, timeout_ms: float = 120_000, query: str = "") -> float:
-    """Navigate to one dashboard page (`query` e.g. 'projection=PCA') and wait until it has rendered; returns seconds."""
+    """Open one dashboard page (`query` e.g. 'projection=PCA') and wait until it has rendered; returns seconds."""
     started = time.perf_counter()
     suffix = f"?{query}" if query else ""
     page.goto(f"{base_url}/{PAGE_PATHS[title]}{suffix}", wait_until="domcontentloaded", timeout=timeout_ms)

@@ -1,6 +1,6 @@
-"""Helpers for the job tests: a small spec class and job runners that job processes import by name.
+"""Job runners for the job tests, imported by worker and job processes as 'support.runners:NAME'.
 
-The runners follow the job-runner contract of `fer_engine.jobs.runners` (spec dict, run, on_event, should_stop).
+They follow the job-runner contract of `fer_engine.jobs.runners` (spec dict, run, on_event, should_stop).
 """
 
 from __future__ import annotations
@@ -8,9 +8,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +17,8 @@ from fer_engine.errors import ConfigError, DataError
 from fer_engine.io_utils import atomic_write_json
 from fer_engine.runs.layout import RunPaths
 
-HERE = Path(__file__).resolve().parent
+FAKE_RUNNER = "support.runners:fake_runner"
+"""The runner a test worker serves FakeSpec jobs with."""
 
 
 @dataclass
@@ -112,41 +110,10 @@ def failing_runner(spec: dict[str, Any], *, run: RunPaths, on_event: Callable, s
 
 def fake_runner(spec: dict[str, Any], *, run: RunPaths, on_event: Callable, should_stop: Callable) -> RunPaths:
     """Dispatch on the FakeSpec's kind, so one worker can serve a mix of fake jobs."""
-    runner = epochs_runner if spec["kind"] == "epochs" else marker_runner if spec["kind"] == "marker" else failing_runner
+    runner = {"epochs": epochs_runner, "marker": marker_runner}.get(spec["kind"], failing_runner)
     return runner(spec, run=run, on_event=on_event, should_stop=should_stop)
 
 
 def expected_total(epochs: int, steps: int = 10) -> int:
     """What `epochs_runner` sums over an uninterrupted run (each step adds epoch * 100 + step)."""
     return sum(epoch * 100 + step for epoch in range(1, epochs + 1) for step in range(1, steps + 1))
-
-
-def start_worker_process(root: Path, *args: str, runner: str = "_fixtures_jobs:fake_runner",
-                         log: Path | None = None) -> subprocess.Popen:
-    """`python -m fer_engine.cli.worker_cmd` for `root` as a separate process (its own process group)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), *[p for p in sys.path if p and os.path.isdir(p)]])
-    command = [sys.executable, "-m", "fer_engine.cli.worker_cmd", "--runs-root", str(root), "--devices", "cpu",
-               "--job-runner", runner, *args]
-    out = open(log, "a") if log else subprocess.DEVNULL
-    return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def kill_group(process: subprocess.Popen) -> None:
-    """SIGKILL a started worker and everything in its process group (its job processes)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str, poll_s: float = 0.1) -> Any:
-    """Poll `condition` until it returns something truthy; fail the test after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")

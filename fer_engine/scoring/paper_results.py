@@ -7,10 +7,10 @@ train = Training, val = PublicTest, test = PrivateTest.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PAPER_DOI = "10.18280/ria.380414"
-PAPER_LOSSES = ("cross_entropy", "triplet")
 PAPER_HEADS = ("softmax", "mlp", "svm", "rf", "xgboost")
 
 LEAK_NOTE = (
@@ -127,6 +127,17 @@ PAPER_XGBOOST_SEARCH = {
 }
 
 
+PAPER_TABLES: tuple[str, ...] = tuple(
+    dict.fromkeys(sorted((result.table for result in PAPER_RESULTS), key=lambda table: int(table.split()[-1])))
+)
+
+
+def published_results(tables: Iterable[str] | None = None, split: str | None = None) -> list[PaperResult]:
+    """The published rows of `tables` (default: all), of one `split` or of every split, in the paper's order."""
+    wanted = set(PAPER_TABLES if tables is None else tables)
+    return [result for result in PAPER_RESULTS if result.table in wanted and split in (None, result.split)]
+
+
 def paper_loss_family(loss: str | None) -> str:
     """Map a run's loss name to the paper's backbone family: 'triplet' if it involves triplets, else 'cross_entropy'."""
     return "triplet" if loss and "triplet" in str(loss).lower() else "cross_entropy"
@@ -140,7 +151,14 @@ def paper_result(loss: str, head: str, split: str) -> PaperResult | None:
             return result
     return None
 
+
 # Paper Table 1: images per class in the whole FER2013 (all three splits, 35,887 images).
 PAPER_CLASS_TOTALS: dict[str, int] = {
-    "angry": 4953, "disgust": 547, "fear": 5121, "happy": 8989, "sad": 6077, "surprise": 4002, "neutral": 6198,
+    "angry": 4953,
+    "disgust": 547,
+    "fear": 5121,
+    "happy": 8989,
+    "sad": 6077,
+    "surprise": 4002,
+    "neutral": 6198,
 }

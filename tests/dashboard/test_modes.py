@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.components import auth
 from fer_engine.errors import ConfigError
+from fer_engine.jobs.owners import ADMINS_ENV
 from support.paths import APP_FILE, REPO_ROOT
 
 ALL_PAGES = ["views/overview.py", "views/data.py", "views/train.py", "views/experiments.py", "views/embeddings.py",
@@ -29,7 +30,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Empty runs root, no shipped model, no dataset, no login settings: what every page must cope with."""
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(tmp_path / "no-shipped-model"))
-    for name in ("FER2013_PATH", "FER_DATA_PATH", auth.MODE_ENV, auth.AUTH_HEADER_ENV, auth.ADMINS_ENV):
+    for name in ("FER2013_PATH", "FER_DATA_PATH", auth.MODE_ENV, auth.AUTH_HEADER_ENV, ADMINS_ENV):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 
@@ -189,7 +190,7 @@ def test_an_unknown_mode_is_an_error_naming_the_variable(monkeypatch: pytest.Mon
 
 
 def test_admins_and_owners_may_manage_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(auth.ADMINS_ENV, " root@example.org , bob ")
+    monkeypatch.setenv(ADMINS_ENV, " root@example.org , bob ")
     assert auth.is_admin("root@example.org") and auth.is_admin("bob") and not auth.is_admin("ann")
     assert auth.may_manage("ann", user="ann") and auth.may_manage("ann", user="bob")
     assert auth.may_manage("ann", user=auth.LOCAL_USER)  # whoever sits at the server's machine

@@ -14,6 +14,7 @@ import dashboard.components.jobs_view as jobs_view
 from dashboard.components import auth
 from fer_engine.data import load_dataset
 from fer_engine.jobs import JobQueue
+from fer_engine.jobs.owners import ADMINS_ENV
 from fer_engine.jobs.local_worker import WORKER_ALIVE_S
 from fer_engine.jobs.planning import estimate_training, suggested_preset
 from fer_engine.pipeline import PipelineSpec
@@ -32,7 +33,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FER_DEFAULT_CHECKPOINT", str(tmp_path / "no-shipped-model"))
     monkeypatch.setenv("FER2013_PATH", str(image_folder_dataset(tmp_path)))
     monkeypatch.setenv("FER_DASHBOARD_AUTOSTART_WORKER", "0")
-    for name in ("FER_DATA_PATH", auth.MODE_ENV, auth.AUTH_HEADER_ENV, auth.ADMINS_ENV):
+    for name in ("FER_DATA_PATH", auth.MODE_ENV, auth.AUTH_HEADER_ENV, ADMINS_ENV):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
 

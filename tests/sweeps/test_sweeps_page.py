@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components import auth
 from fer_engine.data.synthetic import write_image_folder
 from fer_engine.jobs import JobQueue
+from fer_engine.jobs.owners import ADMINS_ENV
 from fer_engine.sweeps import list_sweeps, start_sweep, view_sweep
 from support.sweeps import fake_config, serve_inline
 
@@ -23,7 +24,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("FER2013_PATH", str(write_image_folder(tmp_path / "data", {"train": 2, "val": 1}, as_zip=True)))
     monkeypatch.setenv("FER_DASHBOARD_AUTOSTART_WORKER", "0")
-    for name in ("FER_DATA_PATH", auth.MODE_ENV, auth.AUTH_HEADER_ENV, auth.ADMINS_ENV):
+    for name in ("FER_DATA_PATH", auth.MODE_ENV, auth.AUTH_HEADER_ENV, ADMINS_ENV):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "runs"
 
